@@ -1,0 +1,370 @@
+"""The Lastmile application: one method per use case, returning ids, results or views."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import EnvType
+
+from domain.calendar import WorkingCalendar, local_date
+from domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    NotFoundError,
+    StaleVersionError,
+    ValidationError,
+)
+from domain.findings import Finding, finding_id
+from domain.orders import issue_findings
+from domain.policies import DeadlinePolicy, deadline_for, explicit_deadline
+from domain.readers import department_view, evaluation_view, finding_view, history_entry
+from domain.registry import Department, Evaluation, department_id, evaluation_id
+from domain.transcodings import register_domain_transcodings
+from domain.values import Actor
+from domain.views import (
+    CommandResult,
+    DepartmentView,
+    EvaluationView,
+    FindingView,
+    HistoryEntry,
+    OrderDraft,
+)
+
+Clock = Callable[[], datetime]
+A = TypeVar("A", bound=Aggregate)
+
+# Concurrent commands on one finding collide at save(); each retry reloads and re-checks.
+MAX_ATTEMPTS = 100
+
+
+class LastmileApplication(Application):
+    """Findings, departments and evaluations, stored as one immutable event log."""
+
+    name = "lastmile"
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        calendar: WorkingCalendar,
+        policy: DeadlinePolicy,
+        clock: Clock,
+    ) -> None:
+        super().__init__(env)
+        self.calendar = calendar
+        self.policy = policy
+        self.clock = clock
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    # -- registry ----------------------------------------------------------------
+
+    def register_department(
+        self,
+        actor: Actor,
+        code: str,
+        name: str,
+        contact_email: str | None = None,
+        head_email: str | None = None,
+    ) -> DepartmentView:
+        """Register a department; a code registered before is refused."""
+        department = Department.register(actor, self.clock(), code, name, contact_email, head_email)
+        self._save_new(department, f"Department {department.code} is already registered.")
+        return department_view(department)
+
+    def record_evaluation(self, actor: Actor, **fields: Any) -> EvaluationView:
+        """Record an evaluation and its grade; a ref recorded before is refused."""
+        evaluation = Evaluation.record(actor, self.clock(), **fields)
+        self.department(evaluation.department)
+        self._save_new(evaluation, f"Evaluation {evaluation.ref} is already recorded.")
+        return evaluation_view(evaluation)
+
+    def department(self, code: str) -> DepartmentView:
+        return department_view(self._get(Department, department_id(code), f"Department {code}"))
+
+    def evaluation(self, ref: str) -> EvaluationView:
+        return evaluation_view(self._get(Evaluation, evaluation_id(ref), f"Evaluation {ref}"))
+
+    # -- issuing -----------------------------------------------------------------
+
+    def issue_order(self, actor: Actor, order: OrderDraft) -> list[UUID]:
+        """Issue every finding of an order in one transaction; a repeated order is refused."""
+        now = self.clock()
+        department = self.department(order.department)
+        evaluation = self.evaluation(order.evaluation)
+        findings = issue_findings(
+            actor, now, order, department.code, evaluation.ref, self.calendar, self.policy
+        )
+        for finding in findings:
+            if finding.id in self.repository:
+                raise AlreadyExistsError(
+                    f"Finding {finding.ref} of order {order.ref} was already issued; "
+                    "an order cannot be issued twice."
+                )
+        self._save_new_all(findings, f"Order {order.ref} was already issued.")
+        return [f.id for f in findings]
+
+    # -- department commands -------------------------------------------------------
+
+    def acknowledge(
+        self, finding: UUID, actor: Actor, responsible_person: str, plan: str = "", **kw: Any
+    ) -> CommandResult:
+        """Sign for a finding (签收)."""
+        return self._act(
+            finding, lambda f, at: f.acknowledge(actor, at, responsible_person, plan), **kw
+        )
+
+    def report_progress(
+        self, finding: UUID, actor: Actor, note: str, percent: int, **kw: Any
+    ) -> CommandResult:
+        """Report progress (报送进展)."""
+        return self._act(finding, lambda f, at: f.report_progress(actor, at, note, percent), **kw)
+
+    def attach_evidence(
+        self,
+        finding: UUID,
+        actor: Actor,
+        sha256: str,
+        name: str,
+        size: int,
+        media_type: str,
+        **kw: Any,
+    ) -> CommandResult:
+        """Attach an uploaded file (佐证材料) by its SHA-256."""
+        return self._act(
+            finding,
+            lambda f, at: f.attach_evidence(actor, at, sha256, name, size, media_type),
+            **kw,
+        )
+
+    def request_extension(
+        self, finding: UUID, actor: Actor, new_due_on: date, reason: str, **kw: Any
+    ) -> CommandResult:
+        """Ask for a later deadline (申请延期)."""
+        return self._act(
+            finding, lambda f, at: f.request_extension(actor, at, new_due_on, reason), **kw
+        )
+
+    def submit_rectification(
+        self,
+        finding: UUID,
+        actor: Actor,
+        measures: str,
+        evidence: Sequence[str],
+        amount_recovered: Decimal = Decimal("0"),
+        rules_improved: int = 0,
+        **kw: Any,
+    ) -> CommandResult:
+        """Submit the rectification report (提交整改报告)."""
+        return self._act(
+            finding,
+            lambda f, at: f.submit_rectification(
+                actor, at, measures, evidence, amount_recovered, rules_improved
+            ),
+            **kw,
+        )
+
+    # -- evaluator commands --------------------------------------------------------
+
+    def decide_extension(
+        self, finding: UUID, actor: Actor, n: int, approved: bool, note: str = "", **kw: Any
+    ) -> CommandResult:
+        """Grant or deny extension request n (批准/驳回延期)."""
+
+        def decide(f: Finding, at: datetime) -> None:
+            if not approved:
+                f.deny_extension(actor, at, n, note)
+                return
+            f.check_pending_extension(n)
+            new_due_on = f.extensions[n - 1].new_due_on
+            deadline = explicit_deadline(
+                new_due_on, local_date(at), self.calendar, rule_name="extension", basis=note
+            )
+            f.grant_extension(actor, at, n, note, deadline)
+
+        return self._act(finding, decide, **kw)
+
+    def verify(self, finding: UUID, actor: Actor, note: str = "", **kw: Any) -> CommandResult:
+        """Accept a rectification (核查通过·销号)."""
+        return self._act(finding, lambda f, at: f.verify(actor, at, note), **kw)
+
+    def reject(self, finding: UUID, actor: Actor, reason: str, **kw: Any) -> CommandResult:
+        """Send a rectification back (退回整改)."""
+        return self._act(finding, lambda f, at: f.reject(actor, at, reason), **kw)
+
+    def reopen(
+        self, finding: UUID, actor: Actor, reason: str, due_on: date | None = None, **kw: Any
+    ) -> CommandResult:
+        """Start a new rectification cycle on a verified finding (回头看)."""
+
+        def reopen(f: Finding, at: datetime) -> None:
+            today = local_date(at)
+            if due_on is None:
+                rule = self.policy.classes[f.rectification_class.value]
+                deadline = deadline_for(
+                    f"class:{f.rectification_class.value}", rule, today, self.calendar
+                )
+            elif due_on <= today:
+                raise ValidationError(f"The new deadline {due_on} must be after today ({today}).")
+            else:
+                deadline = explicit_deadline(due_on, today, self.calendar)
+            f.reopen(actor, at, reason, deadline)
+
+        return self._act(finding, reopen, **kw)
+
+    def withdraw(self, finding: UUID, actor: Actor, reason: str, **kw: Any) -> CommandResult:
+        """Withdraw a finding (撤销)."""
+        return self._act(finding, lambda f, at: f.withdraw(actor, at, reason), **kw)
+
+    # -- supervisor and scheduler commands ---------------------------------------
+
+    def escalate(
+        self,
+        finding: UUID,
+        actor: Actor,
+        level: int,
+        reason: str,
+        trigger: str = "manual",
+        **kw: Any,
+    ) -> CommandResult:
+        """Escalate (督办/约谈/问责); automatic repeats of a level change nothing."""
+        return self._act(finding, lambda f, at: f.escalate(actor, at, level, reason, trigger), **kw)
+
+    def record_reminder(
+        self,
+        finding: UUID,
+        actor: Actor,
+        kind: str,
+        recipients: Sequence[str],
+        key: str,
+        **kw: Any,
+    ) -> CommandResult:
+        """Record a reminder sent; the same key twice changes nothing."""
+        return self._act(
+            finding, lambda f, at: f.record_reminder(actor, at, kind, recipients, key), **kw
+        )
+
+    def record_interview(
+        self, finding: UUID, actor: Actor, held_on: date, note: str, **kw: Any
+    ) -> CommandResult:
+        """Record an interview (约谈记录)."""
+        return self._act(finding, lambda f, at: f.record_interview(actor, at, held_on, note), **kw)
+
+    def decide_accountability(
+        self, finding: UUID, actor: Actor, decision: str, note: str = "", **kw: Any
+    ) -> CommandResult:
+        """Record an accountability decision (问责处理)."""
+        return self._act(
+            finding, lambda f, at: f.decide_accountability(actor, at, decision, note), **kw
+        )
+
+    # -- queries -----------------------------------------------------------------
+
+    def finding(self, finding: UUID, as_of: datetime | None = None) -> FindingView:
+        """The finding as it stood at as_of (default: now), overdue judged at that moment."""
+        moment = as_of or self.clock()
+        version = self._version_at(finding, moment)
+        aggregate = self.repository.get(finding, version=version)
+        return finding_view(aggregate, moment, self.calendar)
+
+    def finding_by_ref(
+        self, order_ref: str, ref: str, as_of: datetime | None = None
+    ) -> FindingView:
+        return self.finding(finding_id(order_ref, ref), as_of)
+
+    def history(self, finding: UUID, as_of: datetime | None = None) -> list[HistoryEntry]:
+        """Every event of the finding's trail, oldest first (up to as_of when given)."""
+        events = [e for e in self.events.get(finding) if as_of is None or e.timestamp <= as_of]
+        if not events:
+            raise NotFoundError(f"Finding {finding} does not exist{_at(as_of)}.")
+        return [history_entry(e) for e in events if isinstance(e, Finding.Event)]
+
+    # -- plumbing ----------------------------------------------------------------
+
+    def _act(
+        self,
+        finding: UUID,
+        command: Callable[[Finding, datetime], object],
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        for attempt in range(MAX_ATTEMPTS):
+            aggregate = self._get(Finding, finding, f"Finding {finding}")
+            if expected_version is not None and aggregate.version != expected_version:
+                raise _stale(finding, expected_version, aggregate.version)
+            command(aggregate, self.clock())
+            if not aggregate.pending_events:
+                return CommandResult(aggregate.id, aggregate.version, None)
+            try:
+                recordings = self.save(aggregate)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise _stale(finding, expected_version, None) from None
+                _back_off(attempt)
+                continue
+            return CommandResult(aggregate.id, aggregate.version, _position(recordings))
+        raise ConcurrencyError(
+            f"Finding {finding} is being changed by many users at once; please try again."
+        )
+
+    def _get(self, kind: type[A], aggregate_id: UUID, label: str) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{label} does not exist.") from None
+        if not isinstance(aggregate, kind):
+            raise NotFoundError(f"{label} does not exist.")
+        return aggregate
+
+    def _version_at(self, finding: UUID, moment: datetime) -> int:
+        version = None
+        for event in self.events.get(finding):
+            if event.timestamp > moment:
+                break
+            version = event.originator_version
+        if version is None:
+            raise NotFoundError(f"Finding {finding} does not exist{_at(moment)}.")
+        return version
+
+    def _save_new(self, aggregate: Aggregate, duplicate_message: str) -> None:
+        self._save_new_all([aggregate], duplicate_message)
+
+    def _save_new_all(self, aggregates: Sequence[Aggregate], duplicate_message: str) -> None:
+        if any(a.id in self.repository for a in aggregates):
+            raise AlreadyExistsError(duplicate_message)
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            # Another request created the same natural key between our check and save.
+            raise AlreadyExistsError(duplicate_message) from None
+
+
+def _position(recordings: Sequence[Any]) -> int | None:
+    return recordings[-1].notification.id if recordings else None
+
+
+def _stale(finding: UUID, expected: int, actual: int | None) -> StaleVersionError:
+    now = f"it is now at version {actual}" if actual is not None else "it has changed since"
+    return StaleVersionError(
+        f"Finding {finding} was changed by someone else: you acted on version {expected}, "
+        f"{now}. Reload it and try again."
+    )
+
+
+def _back_off(attempt: int) -> None:
+    # Jitter spreads colliding writers apart so they stop colliding on the next attempt.
+    time.sleep(random.uniform(0, min(0.05, 0.002 * (attempt + 1))))
+
+
+def _at(moment: datetime | None) -> str:
+    return f" as of {moment.isoformat()}" if moment else ""
