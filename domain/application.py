@@ -46,7 +46,7 @@ A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 100
 
 
-class LastmileApplication(Application):
+class LastmileApplication(Application[UUID]):
     """Findings, departments and evaluations, stored as one immutable event log."""
 
     name = "lastmile"
@@ -187,9 +187,15 @@ class LastmileApplication(Application):
                 f.deny_extension(actor, at, n, note)
                 return
             f.check_pending_extension(n)
-            new_due_on = f.extensions[n - 1].new_due_on
+            new_due_on, today = f.extensions[n - 1].new_due_on, local_date(at)
+            if new_due_on < today:
+                raise ValidationError(
+                    f"Extension request {n} asked for {new_due_on}, which has passed; "
+                    "deny it and let the department ask again."
+                )
+            basis = note.strip() or "延期申请经评价人员批准"
             deadline = explicit_deadline(
-                new_due_on, local_date(at), self.calendar, rule_name="extension", basis=note
+                new_due_on, today, self.calendar, rule_name="extension", basis=basis
             )
             f.grant_extension(actor, at, n, note, deadline)
 
@@ -275,7 +281,7 @@ class LastmileApplication(Application):
         """The finding as it stood at as_of (default: now), overdue judged at that moment."""
         moment = as_of or self.clock()
         version = self._version_at(finding, moment)
-        aggregate = self.repository.get(finding, version=version)
+        aggregate: Finding = self.repository.get(finding, version=version)
         return finding_view(aggregate, moment, self.calendar)
 
     def finding_by_ref(
@@ -285,10 +291,10 @@ class LastmileApplication(Application):
 
     def history(self, finding: UUID, as_of: datetime | None = None) -> list[HistoryEntry]:
         """Every event of the finding's trail, oldest first (up to as_of when given)."""
-        events = [e for e in self.events.get(finding) if as_of is None or e.timestamp <= as_of]
+        events = [e for e in self._finding_events(finding) if as_of is None or e.timestamp <= as_of]
         if not events:
             raise NotFoundError(f"Finding {finding} does not exist{_at(as_of)}.")
-        return [history_entry(e) for e in events if isinstance(e, Finding.Event)]
+        return [history_entry(e) for e in events]
 
     # -- plumbing ----------------------------------------------------------------
 
@@ -319,7 +325,7 @@ class LastmileApplication(Application):
 
     def _get(self, kind: type[A], aggregate_id: UUID, label: str) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"{label} does not exist.") from None
         if not isinstance(aggregate, kind):
@@ -328,13 +334,16 @@ class LastmileApplication(Application):
 
     def _version_at(self, finding: UUID, moment: datetime) -> int:
         version = None
-        for event in self.events.get(finding):
+        for event in self._finding_events(finding):
             if event.timestamp > moment:
                 break
             version = event.originator_version
         if version is None:
             raise NotFoundError(f"Finding {finding} does not exist{_at(moment)}.")
         return version
+
+    def _finding_events(self, finding: UUID) -> list[Finding.Event]:
+        return [e for e in self.events.get(finding) if isinstance(e, Finding.Event)]
 
     def _save_new(self, aggregate: Aggregate, duplicate_message: str) -> None:
         self._save_new_all([aggregate], duplicate_message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -48,6 +48,12 @@ class Department(Aggregate):
     """A budget department or unit that must rectify; its code is its natural key."""
 
     TOPIC = "lastmile:Department"
+
+    if TYPE_CHECKING:  # set by Registered.apply; real annotations would make a dataclass
+        code: str
+        name: str
+        contact_email: str
+        head_email: str
 
     class Event(Aggregate.Event):
         actor: str
@@ -105,6 +111,16 @@ class Evaluation(Aggregate):
     """One performance evaluation with its score and grade; its ref is its natural key."""
 
     TOPIC = "lastmile:Evaluation"
+
+    if TYPE_CHECKING:  # set by Recorded.apply; real annotations would make a dataclass
+        ref: str
+        title: str
+        year: int
+        object_type: ObjectType
+        department: str
+        budget_amount: Decimal
+        score: Decimal
+        grade: Grade
 
     class Event(Aggregate.Event):
         actor: str
