@@ -1,0 +1,77 @@
+"""The one composition root: builds the application and its stores from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, create_engine
+
+from adapters.calendar_table import load_holiday_table
+from adapters.eventstore import ChainedApplicationRecorder
+from adapters.integrity import IntegrityReport, verify_log
+from adapters.policy import load_deadline_policy
+from adapters.settings import Settings
+from adapters.users import UserStore
+from domain.application import Clock, LastmileApplication
+from domain.calendar import WorkingCalendar
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment for our store; nothing is read from os.environ."""
+    return {
+        "PERSISTENCE_MODULE": "adapters.eventstore:Factory",
+        "SQLALCHEMY_URL": settings.sqlalchemy_url,
+        "CREATE_TABLE": "y",
+    }
+
+
+def records_url(settings: Settings) -> str:
+    """Where users (and, later, read models) live: the same PostgreSQL, or their own file."""
+    if settings.uses_postgres:
+        return settings.sqlalchemy_url
+    return f"sqlite:///{settings.data_dir.resolve() / 'lastmile.sqlite3'}"
+
+
+@dataclass
+class Lastmile:
+    """The assembled system, as one process uses it."""
+
+    settings: Settings
+    app: LastmileApplication
+    users: UserStore
+    records: Engine
+
+    def verify(self, progress: Callable[[int], None] | None = None) -> IntegrityReport:
+        recorder = self.app.recorder
+        assert isinstance(recorder, ChainedApplicationRecorder)
+        return verify_log(recorder, progress)
+
+    def close(self) -> None:
+        self.app.close()
+        # eventsourcing-sqlalchemy leaves its engine's pooled connections open.
+        recorder = self.app.recorder
+        assert isinstance(recorder, ChainedApplicationRecorder)
+        recorder.datastore.engine.dispose()
+        self.records.dispose()
+
+
+def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
+    """Build everything from settings; called once per process, never at import."""
+    if not settings.uses_postgres:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = LastmileApplication(
+        env=event_store_env(settings),
+        calendar=WorkingCalendar(load_holiday_table()),
+        policy=load_deadline_policy(settings.policy),
+        clock=clock,
+    )
+    records = create_engine(records_url(settings), pool_pre_ping=True)
+    users = UserStore(records)
+    users.create_tables()
+    return Lastmile(settings=settings, app=app, users=users, records=records)

@@ -1,0 +1,99 @@
+"""The event store: eventsourcing-sqlalchemy on SQLite or PostgreSQL, with a hash chain.
+
+Every stored event gets a row in an integrity table, written in the same transaction as
+the event, holding SHA-256(previous digest ‖ the event row). Editing, deleting or
+reordering event rows outside the application then breaks the chain (see integrity.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
+from sqlalchemy.orm import Session
+
+GENESIS_DIGEST = "0" * 64
+_metadata = MetaData()
+
+
+def chain_digest(
+    previous: str,
+    notification_id: int,
+    originator_id: UUID | str,
+    version: int,
+    topic: str,
+    state: bytes,
+) -> str:
+    """The chain link for one stored event; every column of the event row is covered."""
+    header = f"{previous}\n{notification_id}\n{UUID(str(originator_id))}\n{version}\n{topic}\n"
+    return hashlib.sha256(header.encode() + state).hexdigest()
+
+
+def chain_table(events_table_name: str, schema: str | None) -> Table:
+    name = f"{events_table_name}_chain"
+    key = f"{schema}.{name}" if schema else name
+    if key in _metadata.tables:
+        return _metadata.tables[key]
+    big_int = BigInteger().with_variant(Integer(), "sqlite")
+    return Table(
+        name,
+        _metadata,
+        Column("notification_id", big_int, primary_key=True, autoincrement=False),
+        Column("originator_id", String(36), nullable=False),
+        Column("originator_version", big_int, nullable=False),
+        Column("digest", String(64), nullable=False),
+        schema=schema,
+    )
+
+
+class ChainedApplicationRecorder(SQLAlchemyApplicationRecorder):
+    """Application recorder that extends the integrity chain in each insert's transaction."""
+
+    def __init__(self, datastore: Any, *, events_table_name: str, schema_name: str | None = None):
+        super().__init__(datastore, events_table_name=events_table_name, schema_name=schema_name)
+        self.chain = chain_table(events_table_name, schema_name)
+        self.tables.append(self.chain)
+
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int]:
+        # The parent locks the events table (PostgreSQL) or holds SQLite's write lock
+        # before it inserts, so the chain head read below cannot race another writer.
+        ids = super()._insert_stored_events(session, stored_events, **kwargs)
+        previous = self._head_digest(session)
+        rows = []
+        for notification_id, event in zip(ids, stored_events, strict=True):
+            previous = chain_digest(
+                previous,
+                notification_id,
+                event.originator_id,
+                event.originator_version,
+                event.topic,
+                event.state,
+            )
+            rows.append(
+                {
+                    "notification_id": notification_id,
+                    "originator_id": str(UUID(str(event.originator_id))),
+                    "originator_version": event.originator_version,
+                    "digest": previous,
+                }
+            )
+        session.execute(self.chain.insert(), rows)
+        return ids
+
+    def _head_digest(self, session: Session) -> str:
+        query = select(self.chain.c.digest).order_by(self.chain.c.notification_id.desc()).limit(1)
+        return session.execute(query).scalar() or GENESIS_DIGEST
+
+
+class Factory(SQLAlchemyFactory):
+    """PERSISTENCE_MODULE=adapters.eventstore selects this factory."""
+
+    application_recorder_class = ChainedApplicationRecorder

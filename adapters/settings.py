@@ -1,0 +1,87 @@
+"""Typed settings, read once from the environment (or a .env file) and validated at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything Lastmile reads from its environment (PRODUCT.md §7)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LASTMILE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "lastmile@localhost"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = Field(default="", repr=False)
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    policy: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in POSTGRES_SCHEMES:
+            raise ValueError(
+                f"must be a PostgreSQL URL (postgresql://user@host:port/db), not {scheme or value!r};"
+                " leave it unset for the embedded SQLite store"
+            )
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no policy file at {value}")
+        return value
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The event store's SQLAlchemy URL, with the psycopg 3 driver for PostgreSQL."""
+        if self.database_url is None:
+            return f"sqlite:///{self.data_dir.resolve() / 'events.sqlite3'}"
+        scheme, rest = self.database_url.split("://", 1)
+        return (
+            f"postgresql+psycopg://{rest}" if scheme != "postgresql+psycopg" else self.database_url
+        )
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate settings; a bad value raises SettingsError naming its variable."""
+    try:
+        if environ is None:
+            return Settings()
+        values = {
+            key.removeprefix("LASTMILE_").lower(): value
+            for key, value in environ.items()
+            if key.startswith("LASTMILE_")
+        }
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"LASTMILE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise SettingsError(f"Bad configuration: {problems}") from None

@@ -1,0 +1,190 @@
+"""The `lastmile` command."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections import Counter
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Annotated
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Column, Table
+
+from adapters.bootstrap import Lastmile, bootstrap, system_clock
+from adapters.demo import DEMO_PASSWORD, ScriptClock, load_demo
+from adapters.settings import SettingsError, load_settings
+from domain.calendar import CHINA_TZ
+from domain.errors import DomainError
+from domain.values import Actor, Role
+
+cli = typer.Typer(help="Lastmile (整改通): rectification of budget performance findings.")
+department_cli = typer.Typer(help="Departments (整改责任单位).")
+user_cli = typer.Typer(help="Users and their API tokens.")
+finding_cli = typer.Typer(help="Look at one finding.")
+cli.add_typer(department_cli, name="department")
+cli.add_typer(user_cli, name="user")
+cli.add_typer(finding_cli, name="finding")
+out = Console()
+err = Console(stderr=True)
+
+
+def operator() -> Actor:
+    """Commands typed at the server act as an administrator named after the OS user."""
+    return Actor(f"cli:{getpass.getuser()}", Role.ADMIN)
+
+
+@contextmanager
+def system(clock: ScriptClock | None = None):  # type: ignore[no-untyped-def]
+    """Build Lastmile from the environment; turn known errors into one clear line."""
+    try:
+        lastmile = bootstrap(load_settings(), clock or system_clock)
+    except SettingsError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        yield lastmile
+    except DomainError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        lastmile.close()
+
+
+@department_cli.command("add")
+def department_add(
+    code: str,
+    name: str,
+    contact_email: Annotated[str | None, typer.Option(help="整改联系人邮箱")] = None,
+    head_email: Annotated[str | None, typer.Option(help="单位负责人邮箱")] = None,
+) -> None:
+    """Register a department, e.g. `lastmile department add SLJ 泸溪县水利局`."""
+    with system() as lastmile:
+        view = lastmile.app.register_department(operator(), code, name, contact_email, head_email)
+    out.print_json(json.dumps({"id": str(view.id), "code": view.code, "name": view.name}))
+
+
+@user_cli.command("add")
+def user_add(
+    name: str,
+    role: Annotated[Role, typer.Option(help="evaluator | department | supervisor | admin")],
+    department: Annotated[
+        str | None, typer.Option(help="department code (department users)")
+    ] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="for the browser login")] = None,
+) -> None:
+    """Add a user and print one JSON object with its API token (shown only once)."""
+    with system() as lastmile:
+        if department:
+            lastmile.app.department(department)
+        new = lastmile.users.add(name, role, department, email, password)
+    user = new.user
+    print(json.dumps({"name": user.name, "role": user.role.value, "department": user.department,
+                      "email": user.email, "token": new.token}, ensure_ascii=False))  # fmt: skip
+
+
+@cli.command()
+def verify() -> None:
+    """Walk the whole event log against its hash chain; exit 1 if anything was tampered with."""
+    with system() as lastmile, Progress(console=err, transient=True) as progress:
+        task = progress.add_task("Verifying the event log", total=None)
+        report = lastmile.verify(lambda n: progress.update(task, completed=n))
+    for problem in report.problems:
+        out.print(f"[red]TAMPERED[/red] {problem.message}")
+    status = (
+        "[green]intact[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
+    )
+    out.print(f"{report.events_checked} events checked: {status}")
+    out.print(f"head digest {report.head_digest}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@finding_cli.command("show")
+def finding_show(
+    finding: UUID,
+    as_of: Annotated[
+        datetime | None, typer.Option(help="ISO moment, e.g. 2025-10-01T12:00+08:00")
+    ] = None,
+) -> None:
+    """Print a finding as it stood at a moment (default: now)."""
+    with system() as lastmile:
+        view = lastmile.app.finding(finding, _aware(as_of))
+    fields = {k: str(v) for k, v in vars(view).items() if k not in ("evidence", "extensions")}
+    out.print_json(json.dumps(fields, ensure_ascii=False))
+
+
+@finding_cli.command("history")
+def finding_history(finding: UUID) -> None:
+    """Print a finding's whole trail: who did what, when."""
+    with system() as lastmile:
+        entries = lastmile.app.history(finding)
+    table = Table("v", "time", "event", "actor", "role")
+    for e in entries:
+        table.add_row(
+            str(e.version),
+            e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
+            e.type,
+            e.actor,
+            e.role,
+        )
+    out.print(table)
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demo data set (once) and print what it holds."""
+    now = system_clock()
+    clock = ScriptClock(now - timedelta(days=121))
+    with system(clock) as lastmile:
+        if lastmile.users.get("admin") is not None:
+            out.print("The demo data is already loaded (delete the data directory to start over).")
+            return
+        today = now.astimezone(CHINA_TZ).date()
+        issued = load_demo(
+            lastmile.app, clock, today, lambda n, r, d: _demo_user(lastmile, n, r, d)
+        )
+        clock.now = now
+        _print_demo(lastmile, issued)
+
+
+def _demo_user(lastmile: Lastmile, name: str, role: Role, department: str | None) -> None:
+    lastmile.users.add(name, role, department, f"{name}@luxi.example.gov.cn", DEMO_PASSWORD)
+
+
+def _print_demo(lastmile: Lastmile, issued: dict[str, list[UUID]]) -> None:
+    table = Table(
+        "问题", "状态", "期限", "逾期", "督办", Column("id", overflow="fold"), title="Demo findings"
+    )
+    states: Counter[str] = Counter()
+    for ids in issued.values():
+        for finding in ids:
+            v = lastmile.app.finding(finding)
+            states[v.status] += 1
+            table.add_row(f"{v.department}-{v.ref}", v.status, str(v.due_on),
+                          str(v.overdue_days or ""), str(v.escalation_level or ""), str(v.id))  # fmt: skip
+    out.print(table)
+    out.print("By status: " + ", ".join(f"{k} {n}" for k, n in sorted(states.items())))
+    out.print(f"Users (password {DEMO_PASSWORD!r}): pingjia.li, pingjia.wang (evaluators), "
+              "jiandu.zhao (supervisor), admin, slj.jingban / jyj.jingban / wjj.jingban / nyj.jingban")  # fmt: skip
+    out.print(f"Data directory: {lastmile.settings.data_dir.resolve()}")
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=CHINA_TZ)  # people type China time
+
+
+def main() -> None:
+    cli(prog_name="lastmile")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
