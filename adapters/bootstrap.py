@@ -47,17 +47,21 @@ class Lastmile:
     users: UserStore
     records: Engine
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> IntegrityReport:
+    @property
+    def recorder(self) -> ChainedApplicationRecorder:
         recorder = self.app.recorder
         assert isinstance(recorder, ChainedApplicationRecorder)
-        return verify_log(recorder, progress)
+        return recorder
+
+    def verify(self, progress: Callable[[int], None] | None = None) -> IntegrityReport:
+        return verify_log(self.recorder, progress)
 
     def close(self) -> None:
         self.app.close()
         # eventsourcing-sqlalchemy leaves its engine's pooled connections open.
-        recorder = self.app.recorder
-        assert isinstance(recorder, ChainedApplicationRecorder)
-        recorder.datastore.engine.dispose()
+        engine = self.recorder.datastore.engine
+        if isinstance(engine, Engine):
+            engine.dispose()
         self.records.dispose()
 
 

@@ -41,7 +41,8 @@ def verify_log(
     recorder: ChainedApplicationRecorder, progress: Callable[[int], None] | None = None
 ) -> IntegrityReport:
     """Recompute every link of the chain, in constant memory, and compare it with the rows."""
-    engine: Engine = recorder.datastore.engine
+    engine = recorder.datastore.engine
+    assert isinstance(engine, Engine)
     events: Table = recorder.events_record_cls.__table__
     chain = recorder.chain
     labeller = _Labeller(engine, events)

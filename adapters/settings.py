@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -41,8 +40,8 @@ class Settings(BaseSettings):
         scheme = urlsplit(value).scheme
         if scheme not in POSTGRES_SCHEMES:
             raise ValueError(
-                f"must be a PostgreSQL URL (postgresql://user@host:port/db), not {scheme or value!r};"
-                " leave it unset for the embedded SQLite store"
+                "must be a PostgreSQL URL (postgresql://user@host:port/db), "
+                f"not {scheme or value!r}; leave it unset for the embedded SQLite store"
             )
         return value
 
@@ -68,17 +67,10 @@ class Settings(BaseSettings):
         )
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings() -> Settings:
     """Read and validate settings; a bad value raises SettingsError naming its variable."""
     try:
-        if environ is None:
-            return Settings()
-        values = {
-            key.removeprefix("LASTMILE_").lower(): value
-            for key, value in environ.items()
-            if key.startswith("LASTMILE_")
-        }
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings()
     except ValidationError as error:
         problems = "; ".join(
             f"LASTMILE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"

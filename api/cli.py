@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sys
 from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -85,8 +84,18 @@ def user_add(
             lastmile.app.department(department)
         new = lastmile.users.add(name, role, department, email, password)
     user = new.user
-    print(json.dumps({"name": user.name, "role": user.role.value, "department": user.department,
-                      "email": user.email, "token": new.token}, ensure_ascii=False))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "name": user.name,
+                "role": user.role.value,
+                "department": user.department,
+                "email": user.email,
+                "token": new.token,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 @cli.command()
@@ -167,12 +176,20 @@ def _print_demo(lastmile: Lastmile, issued: dict[str, list[UUID]]) -> None:
         for finding in ids:
             v = lastmile.app.finding(finding)
             states[v.status] += 1
-            table.add_row(f"{v.department}-{v.ref}", v.status, str(v.due_on),
-                          str(v.overdue_days or ""), str(v.escalation_level or ""), str(v.id))  # fmt: skip
+            table.add_row(
+                f"{v.department}-{v.ref}",
+                v.status,
+                str(v.due_on),
+                str(v.overdue_days or ""),
+                str(v.escalation_level or ""),
+                str(v.id),
+            )
     out.print(table)
     out.print("By status: " + ", ".join(f"{k} {n}" for k, n in sorted(states.items())))
-    out.print(f"Users (password {DEMO_PASSWORD!r}): pingjia.li, pingjia.wang (evaluators), "
-              "jiandu.zhao (supervisor), admin, slj.jingban / jyj.jingban / wjj.jingban / nyj.jingban")  # fmt: skip
+    out.print(
+        f"Users (password {DEMO_PASSWORD!r}): pingjia.li, pingjia.wang (evaluators), "
+        "jiandu.zhao (supervisor), admin, slj.jingban / jyj.jingban / wjj.jingban / nyj.jingban"
+    )
     out.print(f"Data directory: {lastmile.settings.data_dir.resolve()}")
 
 
@@ -187,4 +204,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
