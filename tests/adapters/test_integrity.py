@@ -1,0 +1,145 @@
+"""Tamper detection: rows edited, deleted, reordered or inserted in SQL, outside the app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+import pytest
+from sqlalchemy import Engine, Table, select, text
+
+from adapters.bootstrap import Lastmile
+from tests.support.scenario import DEPARTMENT_USER, issue_order, register_basics
+
+ORDER = "泸财绩〔2025〕12号"
+
+
+def _engine(lastmile: Lastmile) -> Engine:
+    engine = lastmile.recorder.datastore.engine
+    assert isinstance(engine, Engine)
+    return engine
+
+
+def _sql(lastmile: Lastmile, statement: str, **params: object) -> None:
+    with _engine(lastmile).begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def _history(lastmile: Lastmile) -> list[UUID]:
+    register_basics(lastmile.app)
+    findings = issue_order(lastmile.app, ORDER, count=3)
+    for finding in findings:
+        lastmile.app.acknowledge(finding, DEPARTMENT_USER, "张建国")
+    return findings
+
+
+def _events(lastmile: Lastmile) -> Table:
+    table: Table = lastmile.recorder.events_record_cls.__table__
+    return table
+
+
+def _notification_id(lastmile: Lastmile, finding: UUID, version: int) -> int:
+    events = _events(lastmile)
+    query = select(events.c.id).where(
+        events.c.originator_id == finding, events.c.originator_version == version
+    )
+    with _engine(lastmile).connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def test_an_untouched_log_verifies_and_reports_its_head(lastmile: Lastmile) -> None:
+    _history(lastmile)
+
+    report = lastmile.verify()
+
+    assert report.ok
+    assert report.events_checked == 2 + 3 + 3
+    assert len(report.head_digest) == 64
+
+
+def test_the_head_digest_moves_with_every_event(lastmile: Lastmile) -> None:
+    findings = _history(lastmile)
+    before = lastmile.verify().head_digest
+
+    lastmile.app.report_progress(findings[0], DEPARTMENT_USER, "进展", 50)
+
+    assert lastmile.verify().head_digest != before
+
+
+def _edit(lastmile: Lastmile, nid: int) -> None:
+    new_state = '{"responsible_person":"李四","plan":""}'.encode()
+    _sql(lastmile, "UPDATE lastmile_events SET state = :s WHERE id = :id", s=new_state, id=nid)
+
+
+def _delete(lastmile: Lastmile, nid: int) -> None:
+    _sql(lastmile, "DELETE FROM lastmile_events WHERE id = :id", id=nid)
+
+
+def _swap_with_next(lastmile: Lastmile, nid: int) -> None:
+    # Reorder two rows by swapping their positions in the log.
+    _sql(lastmile, "UPDATE lastmile_events SET id = -1 WHERE id = :id", id=nid)
+    _sql(lastmile, "UPDATE lastmile_events SET id = :id WHERE id = :next", id=nid, next=nid + 1)
+    _sql(lastmile, "UPDATE lastmile_events SET id = :next WHERE id = -1", next=nid + 1)
+
+
+TAMPERINGS: list[tuple[str, Callable[[Lastmile, int], None], str]] = [
+    ("edited", _edit, "was changed after it was recorded"),
+    ("deleted", _delete, "was deleted"),
+    ("moved", _swap_with_next, "reordered"),
+]
+
+
+@pytest.mark.parametrize(("kind", "tamper", "wording"), TAMPERINGS, ids=[t[0] for t in TAMPERINGS])
+def test_tampering_is_detected_and_names_the_event_and_finding(
+    lastmile: Lastmile, kind: str, tamper: Callable[[Lastmile, int], None], wording: str
+) -> None:
+    # Given the acknowledgement of finding 2, stored as its version 2
+    findings = _history(lastmile)
+    nid = _notification_id(lastmile, findings[1], 2)
+
+    # When someone changes the table directly
+    tamper(lastmile, nid)
+    report = lastmile.verify()
+
+    # Then verification fails at that event, naming the order, the finding and the version
+    assert not report.ok
+    first = report.problems[0]
+    assert (first.kind, first.notification_id) == (kind, nid)
+    assert f"finding {ORDER} #2" in first.message
+    assert "version 2" in first.message
+    assert wording in first.message
+
+
+def test_a_row_inserted_outside_the_application_is_detected(lastmile: Lastmile) -> None:
+    findings = _history(lastmile)
+    forged = (
+        _events(lastmile)
+        .insert()
+        .values(
+            originator_id=findings[0],
+            originator_version=99,
+            topic="lastmile:Finding.Verified",
+            state=b'{"note":"forged"}',
+        )
+    )
+    with _engine(lastmile).begin() as connection:
+        connection.execute(forged)
+
+    report = lastmile.verify()
+
+    assert [p.kind for p in report.problems] == ["inserted"]
+    assert f"finding {ORDER} #1" in report.problems[0].message
+
+
+def test_a_rewritten_chain_entry_is_detected(lastmile: Lastmile) -> None:
+    _history(lastmile)
+    _sql(
+        lastmile,
+        "UPDATE lastmile_events_chain SET digest = :d WHERE notification_id = 4",
+        d="0" * 64,
+    )
+
+    report = lastmile.verify()
+
+    assert not report.ok
+    assert report.problems[0].notification_id == 4

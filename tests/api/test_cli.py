@@ -1,0 +1,97 @@
+"""The lastmile command, run in-process against each real store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from api.cli import cli
+
+Run = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture
+def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Invoke `lastmile ARGS…` with the test's store in the environment."""
+    monkeypatch.setenv("LASTMILE_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("LASTMILE_DATABASE_URL", settings.database_url)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(cli, list(args))
+        return result.exit_code, result.output
+
+    return invoke
+
+
+def test_department_add_registers_once(run: Run) -> None:
+    code, output = run("department", "add", "SLJ", "泸溪县水利局", "--contact-email", "a@b.cn")
+    assert code == 0
+    assert json.loads(output)["name"] == "泸溪县水利局"
+
+    code, output = run("department", "add", "SLJ", "泸溪县水利局")
+    assert code == 1
+    assert "already registered" in output
+
+
+def test_user_add_prints_a_working_token(run: Run, settings: Settings) -> None:
+    run("department", "add", "SLJ", "泸溪县水利局")
+
+    code, output = run("user", "add", "slj.jingban", "--role", "department", "--department", "SLJ")
+
+    assert code == 0
+    printed = json.loads(output)
+    assert (printed["role"], printed["department"]) == ("department", "SLJ")
+    system = bootstrap(settings)
+    user = system.users.by_token(printed["token"])
+    system.close()
+    assert user is not None
+    assert user.name == "slj.jingban"
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--role", "department"], "must name their department"),
+        (["--role", "department", "--department", "NOPE"], "Department NOPE does not exist"),
+        (["--role", "wizard"], "wizard"),
+    ],
+)
+def test_user_add_refuses_bad_input(run: Run, args: list[str], complaint: str) -> None:
+    code, output = run("user", "add", "someone", *args)
+
+    assert code != 0
+    assert complaint in output
+
+
+def test_demo_loads_once_and_verify_reports_an_intact_log(run: Run) -> None:
+    code, output = run("demo")
+    assert code == 0, output
+    for status in ("issued", "acknowledged", "rectified", "verified", "withdrawn"):
+        assert status in output
+
+    code, output = run("demo")
+    assert code == 0
+    assert "already loaded" in output
+
+    code, output = run("verify")
+    assert code == 0
+    assert "intact" in output
+    assert "head digest" in output
+
+
+def test_a_bad_setting_stops_the_command_with_its_name(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LASTMILE_DATABASE_URL", "mysql://root@localhost/db")
+
+    code, output = run("verify")
+
+    assert code == 2
+    assert "LASTMILE_DATABASE_URL" in output
