@@ -407,6 +407,8 @@ class Finding(Aggregate):
     ) -> None:
         """Record that a reminder went out; the same key twice changes nothing."""
         self.check_status("remind", Status.ISSUED, Status.ACKNOWLEDGED, Status.RECTIFIED)
+        # Compare the key as it is stored, so " due-5wd" does not repeat "due-5wd".
+        key = required_text(key, "The reminder key", 200)
         if key in self.reminder_keys:
             return
         self._trigger(
@@ -415,7 +417,7 @@ class Finding(Aggregate):
             at,
             kind=required_text(kind, "The reminder kind", 100),
             recipients=tuple(recipients),
-            key=required_text(key, "The reminder key", 200),
+            key=key,
         )
 
     def record_interview(self, actor: Actor, at: datetime, held_on: date, note: str) -> None:
@@ -443,6 +445,8 @@ class Finding(Aggregate):
         self.check_status(action, Status.ISSUED, Status.ACKNOWLEDGED, Status.RECTIFIED)
 
     def check_pending_extension(self, n: int) -> None:
+        # A late deadline granted after verification would turn a late fix into an on-time one.
+        self.check_not_closed("decide an extension")
         pending = self.pending_extension
         if pending is None or pending.n != n:
             waiting = f"request {pending.n} is" if pending else "no request is"

@@ -25,15 +25,23 @@ DEPARTMENT_HOLDS = frozenset({Status.ISSUED, Status.ACKNOWLEDGED})
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "actor", "role"})
 
 
+def is_overdue(finding: Finding, now: datetime) -> bool:
+    return finding.status in DEPARTMENT_HOLDS and now > end_of_day(finding.deadline.due_on)
+
+
 def overdue_days(finding: Finding, now: datetime, calendar: WorkingCalendar) -> int:
-    """Working days past the current deadline, 0 when not overdue."""
-    if finding.status not in DEPARTMENT_HOLDS or now <= end_of_day(finding.deadline.due_on):
+    """Working days missed since the current deadline; 0 when not overdue.
+
+    A finding due the day before a holiday is overdue during the holiday but has missed
+    no working day yet, so escalation rules counted in working days do not fire early.
+    """
+    if not is_overdue(finding, now):
         return 0
-    return max(1, calendar.working_days_between(finding.deadline.due_on, local_date(now)))
+    return calendar.working_days_between(finding.deadline.due_on, local_date(now))
 
 
 def finding_view(finding: Finding, as_of: datetime, calendar: WorkingCalendar) -> FindingView:
-    late = finding.status in DEPARTMENT_HOLDS and as_of > end_of_day(finding.deadline.due_on)
+    late = is_overdue(finding, as_of)
     return FindingView(
         id=finding.id,
         ref=finding.ref,
