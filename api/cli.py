@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Column, Table
 
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
-from adapters.demo import DEMO_PASSWORD, ScriptClock, load_demo
+from adapters.demo import DEMO_PASSWORD, USERS, ScriptClock, load_demo
 from adapters.settings import SettingsError, load_settings
 from domain.calendar import CHINA_TZ
 from domain.errors import DomainError
@@ -186,10 +186,8 @@ def _print_demo(lastmile: Lastmile, issued: dict[str, list[UUID]]) -> None:
             )
     out.print(table)
     out.print("By status: " + ", ".join(f"{k} {n}" for k, n in sorted(states.items())))
-    out.print(
-        f"Users (password {DEMO_PASSWORD!r}): pingjia.li, pingjia.wang (evaluators), "
-        "jiandu.zhao (supervisor), admin, slj.jingban / jyj.jingban / wjj.jingban / nyj.jingban"
-    )
+    users = ", ".join(f"{name} ({role.value})" for name, role, _ in USERS)
+    out.print(f"Users, all with the password {DEMO_PASSWORD!r}: {users}")
     out.print(f"Data directory: {lastmile.settings.data_dir.resolve()}")
 
 
