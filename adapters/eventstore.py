@@ -8,6 +8,7 @@ reordering event rows outside the application then breaks the chain (see integri
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -15,10 +16,11 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, event, select
 from sqlalchemy.orm import Session
 
 GENESIS_DIGEST = "0" * 64
+_PENDING_HEAD = "lastmile.pending_chain_head"  # session.info key until the commit succeeds
 _metadata = MetaData()
 
 
@@ -59,38 +61,65 @@ class ChainedApplicationRecorder(SQLAlchemyApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name, schema_name=schema_name)
         self.chain = chain_table(events_table_name, schema_name)
         self.tables.append(self.chain)
+        self._head: tuple[int, str] | None = None  # (notification id, digest) last committed
+        self._head_lock = threading.Lock()
+        if datastore.session_maker is not None:
+            event.listen(datastore.session_maker, "after_commit", self._remember_head)
+            event.listen(datastore.session_maker, "after_rollback", self._forget_pending_head)
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int]:
         # The parent locks the events table (PostgreSQL) or holds SQLite's write lock
-        # before it inserts, so the chain head read below cannot race another writer.
+        # before it inserts, so no other writer can extend the chain until we commit.
         ids = super()._insert_stored_events(session, stored_events, **kwargs)
-        previous = self._head_digest(session)
+        previous = self._previous_digest(session, ids[0])
         rows = []
-        for notification_id, event in zip(ids, stored_events, strict=True):
+        for notification_id, stored in zip(ids, stored_events, strict=True):
             previous = chain_digest(
                 previous,
                 notification_id,
-                event.originator_id,
-                event.originator_version,
-                event.topic,
-                event.state,
+                stored.originator_id,
+                stored.originator_version,
+                stored.topic,
+                stored.state,
             )
             rows.append(
                 {
                     "notification_id": notification_id,
-                    "originator_id": str(UUID(str(event.originator_id))),
-                    "originator_version": event.originator_version,
+                    "originator_id": str(UUID(str(stored.originator_id))),
+                    "originator_version": stored.originator_version,
                     "digest": previous,
                 }
             )
         session.execute(self.chain.insert(), rows)
+        session.info[_PENDING_HEAD] = (ids[-1], previous)
         return ids
 
-    def _head_digest(self, session: Session) -> str:
+    def _previous_digest(self, session: Session, first_new_id: int) -> str:
+        """The digest our first new event chains onto.
+
+        Ids are handed out in increasing order under the table lock, so if our first id
+        directly follows the head this process last committed, nobody committed in
+        between and the head need not be read again. Anything else (another process
+        wrote, a rolled-back insert left a gap) falls back to reading it.
+        """
+        with self._head_lock:
+            head = self._head
+        if head is not None and first_new_id == head[0] + 1:
+            return head[1]
         query = select(self.chain.c.digest).order_by(self.chain.c.notification_id.desc()).limit(1)
         return session.execute(query).scalar() or GENESIS_DIGEST
+
+    @staticmethod
+    def _forget_pending_head(session: Session) -> None:
+        session.info.pop(_PENDING_HEAD, None)
+
+    def _remember_head(self, session: Session) -> None:
+        head = session.info.pop(_PENDING_HEAD, None)
+        if head is not None:
+            with self._head_lock:
+                self._head = head
 
 
 class Factory(SQLAlchemyFactory):

@@ -1,8 +1,10 @@
 """Commands/s through Lastmile on each store, as a ratio to raw `eventsourcing` saves.
 
-Each Lastmile command reloads a finding, checks its guards, saves one event and extends the
-integrity chain in the same transaction. The baseline saves an event of the same stored size
-on an aggregate held in memory, through the same persistence module on the same database.
+Each Lastmile command takes the finding (from the process's recently-saved cache, as a
+long-running API process would; a stale copy only costs a retry), checks its guards, saves
+one event and extends the integrity chain in the same transaction. The baseline saves an
+event of the same stored size on an aggregate held in memory, through the same persistence
+module on the same database.
 A reference workload, the same save after `repository.get()`, shows what reloading alone costs.
 """
 
@@ -52,7 +54,7 @@ class Measured:
 
     @property
     def ratio_to_get_save(self) -> float:
-        """Lastmile commands per raw get-and-save: Lastmile's cost beyond reloading."""
+        """Lastmile commands per raw get-and-save (a command that always reloads)."""
         return self.lastmile.median / self.raw_get_save.median
 
     @property

@@ -50,7 +50,7 @@ def notes(outcomes: list[Outcome]) -> list[str]:
     """What the columns mean, event sizes per measured store, and why a store was skipped."""
     lines = [
         "ratio = lastmile / raw saves (the goal); vs get+save = lastmile / raw "
-        "repository.get + save, i.e. Lastmile's cost beyond reloading the aggregate"
+        "repository.get + save, the rate of a command that always reloads"
     ]
     for outcome in outcomes:
         if isinstance(outcome, Skipped):

@@ -30,7 +30,7 @@ class Workload(Protocol):
 
 @dataclass
 class LastmileWorkload:
-    """`report_progress` through the application: reload, guard, save, extend the chain."""
+    """`report_progress` through the application: take, guard, save, extend the chain."""
 
     system: Lastmile
     findings: list[UUID]

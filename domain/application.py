@@ -16,9 +16,11 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import EnvType
 
 from domain.calendar import WorkingCalendar, local_date
+from domain.command_cache import CommandCache
 from domain.errors import (
     AlreadyExistsError,
     ConcurrencyError,
+    DomainError,
     NotFoundError,
     StaleVersionError,
     ValidationError,
@@ -44,6 +46,8 @@ A = TypeVar("A", bound=Aggregate)
 
 # Concurrent commands on one finding collide at save(); each retry reloads and re-checks.
 MAX_ATTEMPTS = 100
+# Findings kept after a save so the next command on them skips the reload (see CommandCache).
+COMMAND_CACHE_SIZE = 4096
 
 
 class LastmileApplication(Application[UUID]):
@@ -63,6 +67,7 @@ class LastmileApplication(Application[UUID]):
         self.calendar = calendar
         self.policy = policy
         self.clock = clock
+        self._recent: CommandCache[Finding] = CommandCache(COMMAND_CACHE_SIZE)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -305,23 +310,42 @@ class LastmileApplication(Application[UUID]):
         expected_version: int | None = None,
     ) -> CommandResult:
         for attempt in range(MAX_ATTEMPTS):
-            aggregate = self._get(Finding, finding, f"Finding {finding}")
+            aggregate, cached = self._load_for_command(finding, expected_version)
             if expected_version is not None and aggregate.version != expected_version:
                 raise _stale(finding, expected_version, aggregate.version)
-            command(aggregate, self.clock())
+            try:
+                command(aggregate, self.clock())
+            except DomainError:
+                if cached:
+                    continue  # a refusal must be judged on the stored state, not a copy
+                raise
             if not aggregate.pending_events:
+                if cached:
+                    continue  # and so must "nothing to do"
+                self._recent.put(finding, aggregate)
                 return CommandResult(aggregate.id, aggregate.version, None)
             try:
                 recordings = self.save(aggregate)
             except IntegrityError:
                 if expected_version is not None:
                     raise _stale(finding, expected_version, None) from None
-                _back_off(attempt)
+                if not cached:
+                    _back_off(attempt)
                 continue
+            self._recent.put(finding, aggregate)
             return CommandResult(aggregate.id, aggregate.version, _position(recordings))
         raise ConcurrencyError(
             f"Finding {finding} is being changed by many users at once; please try again."
         )
+
+    def _load_for_command(
+        self, finding: UUID, expected_version: int | None
+    ) -> tuple[Finding, bool]:
+        """The finding as this process last saved it, else as stored; and which it was."""
+        recent = self._recent.take(finding)
+        if recent is not None and expected_version in (None, recent.version):
+            return recent, True
+        return self._get(Finding, finding, f"Finding {finding}"), False
 
     def _get(self, kind: type[A], aggregate_id: UUID, label: str) -> A:
         try:

@@ -43,9 +43,14 @@ def test_a_lifecycle_survives_a_restart(settings: Settings, clock: ManualClock) 
     # Then it sees the same finding, every event attributed and in order
     assert (view.status, view.rejections, view.submissions, view.version) == ("verified", 1, 2, 7)
     assert [e.type for e in history] == [
-        "Issued", "Acknowledged", "EvidenceAttached", "Rectified",
-        "Rejected", "Rectified", "Verified",
-    ]  # fmt: skip
+        "Issued",
+        "Acknowledged",
+        "EvidenceAttached",
+        "Rectified",
+        "Rejected",
+        "Rectified",
+        "Verified",
+    ]
     assert [e.role for e in history] == ["evaluator"] + ["department"] * 3 + ["evaluator"] + [
         "department",
         "evaluator",
@@ -131,3 +136,50 @@ def test_as_of_queries_read_the_stored_history(lastmile: Lastmile, clock: Manual
     assert (then.status, then.overdue) == ("issued", False)
     assert (now.status, now.overdue) == ("acknowledged", True)
     assert now.overdue_days > 0
+
+
+def test_a_second_process_sees_no_stale_state_from_the_first(
+    settings: Settings, clock: ManualClock
+) -> None:
+    # Given two processes on one store; the first has just acted on the finding
+    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
+    register_basics(first.app)
+    finding = issue_order(first.app, count=1)[0]
+    first.app.record_reminder(finding, EVALUATOR, "unacknowledged", ["a@b.cn"], "ack-3wd")
+
+    # When the second acknowledges it, and the first then acts on what it remembers
+    second.app.acknowledge(finding, DEPARTMENT_USER, "张建国")
+    first.app.report_progress(finding, DEPARTMENT_USER, "已完成一半", 50)
+    first.app.record_reminder(finding, EVALUATOR, "due", ["a@b.cn"], "due-5wd")
+    second.app.record_reminder(finding, EVALUATOR, "due", ["a@b.cn"], "due-1wd")
+    first.app.record_reminder(finding, EVALUATOR, "due", ["a@b.cn"], "due-1wd")
+
+    # Then every command was judged on the stored state and nothing was lost or doubled
+    types = [e.type for e in second.app.history(finding)]
+    first.close()
+    second.close()
+    assert types == [
+        "Issued",
+        "ReminderSent",
+        "Acknowledged",
+        "ProgressReported",
+        "ReminderSent",
+        "ReminderSent",
+    ]
+
+
+def test_a_stale_version_from_another_process_is_refused(
+    settings: Settings, clock: ManualClock
+) -> None:
+    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
+    register_basics(first.app)
+    finding = issue_order(first.app, count=1)[0]
+    seen = first.app.acknowledge(finding, DEPARTMENT_USER, "张建国").version
+    second.app.report_progress(finding, DEPARTMENT_USER, "进展", 10)
+
+    with pytest.raises(StaleVersionError):
+        first.app.report_progress(finding, DEPARTMENT_USER, "进展", 20, expected_version=seen)
+
+    assert second.app.finding(finding).version == seen + 1
+    first.close()
+    second.close()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import OperationalError
 from sqlalchemy import Engine, Table, select, text
 
-from adapters.bootstrap import Lastmile
-from tests.support.scenario import DEPARTMENT_USER, issue_order, register_basics
+from adapters.bootstrap import Lastmile, bootstrap
+from adapters.settings import Settings
+from tests.conftest import ManualClock
+from tests.support.scenario import DEPARTMENT_USER, EVALUATOR, issue_order, register_basics
 
 ORDER = "泸财绩〔2025〕12号"
 
@@ -143,3 +147,44 @@ def test_a_rewritten_chain_entry_is_detected(lastmile: Lastmile) -> None:
 
     assert not report.ok
     assert report.problems[0].notification_id == 4
+
+
+def test_writers_in_two_processes_keep_one_unbroken_chain(
+    settings: Settings, clock: ManualClock
+) -> None:
+    first, second = bootstrap(settings, clock), bootstrap(settings, clock)
+    register_basics(first.app)
+    finding = issue_order(first.app, count=1)[0]
+
+    for n in range(6):
+        writer = first if n % 3 else second  # runs of writes from each, interleaved
+        writer.app.record_reminder(finding, EVALUATOR, "due", ["a@b.cn"], f"key-{n}")
+
+    report = second.verify()
+    first.close()
+    second.close()
+    assert report.ok
+    assert report.events_checked == 2 + 1 + 6
+
+
+def test_a_transaction_rolled_back_after_chaining_leaves_the_chain_whole(
+    lastmile: Lastmile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    findings = _history(lastmile)
+    recorder = lastmile.recorder
+    chain_events = recorder._insert_stored_events
+
+    def chain_then_fail(*args: Any, **kwargs: Any) -> Any:
+        chain_events(*args, **kwargs)
+        raise OperationalError("simulated failure before commit")
+
+    # When a save fails after its chain rows were computed, so its transaction rolls back
+    monkeypatch.setattr(recorder, "_insert_stored_events", chain_then_fail)
+    with pytest.raises(OperationalError):
+        lastmile.app.report_progress(findings[0], DEPARTMENT_USER, "进展", 10)
+    monkeypatch.undo()
+
+    # Then the next saves chain onto the last committed event, not the rolled-back one
+    lastmile.app.report_progress(findings[0], DEPARTMENT_USER, "进展", 20)
+    lastmile.app.report_progress(findings[1], DEPARTMENT_USER, "进展", 30)
+    assert lastmile.verify().ok
