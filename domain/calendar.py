@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5
+_EPOCH_YEAR = 2000
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class WorkingCalendar:
 
     def __init__(self, table: HolidayTable) -> None:
         self._table = table
+        self._running_totals: dict[int, list[int]] = {}  # per year: working days to date
+        self._year_offsets: dict[int, int] = {_EPOCH_YEAR: 0}
 
     @property
     def version(self) -> str:
@@ -72,8 +75,42 @@ class WorkingCalendar:
 
     def working_days_between(self, start: date, end: date) -> int:
         """Count working days d with start < d <= end."""
-        days = (end - start).days
-        return sum(self.is_working_day(start + timedelta(days=n)) for n in range(1, days + 1))
+        if end <= start:
+            return 0
+        return self.working_day_number(end) - self.working_day_number(start)
+
+    def working_day_number(self, day: date) -> int:
+        """Working days from 2000-01-01 through day (negative before 2000).
+
+        The difference of two numbers is the working days between them, which lets a
+        database sum and bucket working-day ages with plain arithmetic.
+        """
+        return self._year_offset(day.year) + self._totals(day.year)[day.timetuple().tm_yday - 1]
+
+    def _totals(self, year: int) -> list[int]:
+        if year not in self._running_totals:
+            day, total, totals = date(year, 1, 1), 0, []
+            while day.year == year:
+                total += self.is_working_day(day)
+                totals.append(total)
+                day += _ONE_DAY
+            self._running_totals[year] = totals
+        return self._running_totals[year]
+
+    def _year_offset(self, year: int) -> int:
+        """Working days from 2000-01-01 up to (not including) 1 January of year."""
+        step = 1 if year > _EPOCH_YEAR else -1
+        known = year
+        while known not in self._year_offsets:
+            known -= step
+        while known != year:
+            if step == 1:
+                offset = self._year_offsets[known] + self._totals(known)[-1]
+            else:
+                offset = self._year_offsets[known] - self._totals(known - 1)[-1]
+            known += step
+            self._year_offsets[known] = offset
+        return self._year_offsets[year]
 
 
 def end_of_day(day: date) -> datetime:

@@ -233,3 +233,25 @@ def test_end_of_day_is_the_last_moment_in_china() -> None:
     assert moment.astimezone(UTC) == datetime(2025, 10, 9, 15, 59, 59, 999999, tzinfo=UTC)
     assert local_date(moment) == D("2025-10-09")
     assert local_date(moment + timedelta(microseconds=1)) == D("2025-10-10")
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2025-09-26", "2025-10-13"),  # across National Day and the make-up Saturday
+        ("2026-02-10", "2026-03-02"),  # across the 2026 Spring Festival
+        ("1998-12-20", "2001-01-10"),  # across the epoch of the numbering
+        ("2026-12-15", "2028-01-05"),  # into provisional years
+        ("8999-12-25", "9000-01-08"),  # far outside the table
+    ],
+)
+def test_working_day_numbers_differ_by_the_working_days_between(
+    china: WorkingCalendar, start: str, end: str
+) -> None:
+    a, b = D(start), D(end)
+    by_counting = sum(
+        china.is_working_day(a + timedelta(days=n)) for n in range(1, (b - a).days + 1)
+    )
+
+    assert china.working_day_number(b) - china.working_day_number(a) == by_counting
+    assert china.working_days_between(a, b) == by_counting
