@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -39,7 +39,7 @@ class ExtensionRequest:
     new_due_on: date
     reason: str
     requested_by: str
-    decision: str = "pending"  # pending | granted | denied
+    decision: str = "pending"  # pending | granted | denied | lapsed (finding closed first)
 
 
 class Finding(Aggregate):
@@ -51,10 +51,14 @@ class Finding(Aggregate):
         actor: str
         role: str
 
+        # Events whose actor did the department's part of the work (segregation of duties).
+        acts_for_department: ClassVar[bool] = False
+
         def mutate(self, aggregate: Any) -> Any:
             aggregate = super().mutate(aggregate)
-            if self.role == Role.DEPARTMENT:
-                # Segregation of duties is judged over the whole history, across cycles.
+            if type(self).acts_for_department or self.role == Role.DEPARTMENT:
+                # Segregation of duties is judged over the whole history, across cycles,
+                # by what someone did, whatever role they held when doing it.
                 aggregate.department_actors.add(self.actor)
             return aggregate
 
@@ -81,6 +85,7 @@ class Finding(Aggregate):
 
     class Acknowledged(Event):
         TOPIC = "lastmile:Finding.Acknowledged"
+        acts_for_department = True
         responsible_person: str
         plan: str
 
@@ -91,6 +96,7 @@ class Finding(Aggregate):
 
     class ProgressReported(Event):
         TOPIC = "lastmile:Finding.ProgressReported"
+        acts_for_department = True
         note: str
         percent: int
 
@@ -99,6 +105,7 @@ class Finding(Aggregate):
 
     class EvidenceAttached(Event):
         TOPIC = "lastmile:Finding.EvidenceAttached"
+        acts_for_department = True
         sha256: str
         name: str
         size: int
@@ -111,6 +118,7 @@ class Finding(Aggregate):
 
     class ExtensionRequested(Event):
         TOPIC = "lastmile:Finding.ExtensionRequested"
+        acts_for_department = True
         n: int
         new_due_on: date
         reason: str
@@ -139,6 +147,7 @@ class Finding(Aggregate):
 
     class Rectified(Event):
         TOPIC = "lastmile:Finding.Rectified"
+        acts_for_department = True
         measures: str
         evidence: Sequence[str]
         amount_recovered: Decimal
@@ -158,6 +167,7 @@ class Finding(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.status = Status.VERIFIED
             aggregate.verified_at = self.timestamp
+            aggregate.lapse_pending_extension()
 
     class Rejected(Event):
         TOPIC = "lastmile:Finding.Rejected"
@@ -166,6 +176,8 @@ class Finding(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.status = Status.ACKNOWLEDGED
             aggregate.rejections += 1
+            # The evaluator held the finding meanwhile: that time is not the department's.
+            aggregate.review_periods.append((aggregate.rectified_at, self.timestamp))
 
     class Escalated(Event):
         TOPIC = "lastmile:Finding.Escalated"
@@ -207,10 +219,15 @@ class Finding(Aggregate):
         deadline: DeadlineCalculation
 
         def apply(self, aggregate: Any) -> None:
+            # A new cycle is judged on its own: its own deadlines, reminders and ladder.
             aggregate.status = Status.ACKNOWLEDGED
             aggregate.cycle += 1
+            aggregate.original_deadline = self.deadline
             aggregate.deadline = self.deadline
             aggregate.verified_at = None
+            aggregate.escalation_level = 0
+            aggregate.reminder_keys = set()
+            aggregate.review_periods = []
 
     class Withdrawn(Event):
         TOPIC = "lastmile:Finding.Withdrawn"
@@ -218,6 +235,7 @@ class Finding(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = Status.WITHDRAWN
+            aggregate.lapse_pending_extension()
 
     # -- creation ---------------------------------------------------------------
 
@@ -260,6 +278,7 @@ class Finding(Aggregate):
         self.amount_recovered = Decimal("0")
         self.rules_improved = 0
         self.department_actors: set[str] = set()
+        self.review_periods: list[tuple[datetime, datetime]] = []  # (submitted, sent back)
         self.acknowledged_at: datetime | None = None
         self.rectified_at: datetime | None = None
         self.verified_at: datetime | None = None
@@ -350,6 +369,11 @@ class Finding(Aggregate):
     ) -> None:
         """Grant the pending extension request n (批准延期); the original deadline is kept."""
         self.check_pending_extension(n)
+        if deadline.due_on <= self.deadline.due_on:
+            raise ValidationError(
+                f"Extension request {n} asks for {deadline.due_on}, which is not later than "
+                f"the current deadline {self.deadline.due_on}; deny it instead."
+            )
         self._trigger(self.ExtensionGranted, actor, at, n=n, note=note.strip(), deadline=deadline)
 
     def deny_extension(self, actor: Actor, at: datetime, n: int, note: str) -> None:
@@ -489,6 +513,10 @@ class Finding(Aggregate):
     def pending_extension(self) -> ExtensionRequest | None:
         return next((r for r in self.extensions if r.decision == "pending"), None)
 
+    def lapse_pending_extension(self) -> None:
+        if self.pending_extension is not None:
+            self.decide_extension_request(self.pending_extension.n, "lapsed")
+
     def decide_extension_request(self, n: int, decision: str) -> None:
         self.extensions = [
             ExtensionRequest(r.n, r.new_due_on, r.reason, r.requested_by, decision)
@@ -498,6 +526,9 @@ class Finding(Aggregate):
         ]
 
     def _trigger(self, event_class: type[Event], actor: Actor, at: datetime, **fields: Any) -> None:
+        # Clocks of several machines may disagree a little; a finding's own history must
+        # still read forwards, so "as of" cuts and the trail always agree.
+        at = max(at, self.modified_on)
         self.trigger_event(
             event_class, timestamp=at, actor=actor.user_id, role=actor.role.value, **fields
         )

@@ -30,14 +30,20 @@ def is_overdue(finding: Finding, now: datetime) -> bool:
 
 
 def overdue_days(finding: Finding, now: datetime, calendar: WorkingCalendar) -> int:
-    """Working days missed since the current deadline; 0 when not overdue.
+    """Working days the department has missed since the current deadline; 0 when not overdue.
 
-    A finding due the day before a holiday is overdue during the holiday but has missed
-    no working day yet, so escalation rules counted in working days do not fire early.
+    Working days, so a finding due the day before a holiday has missed none during it;
+    and only the department's days: while a submitted report waited for the evaluator
+    (until it was sent back), the clock was the evaluator's.
     """
     if not is_overdue(finding, now):
         return 0
-    return calendar.working_days_between(finding.deadline.due_on, local_date(now))
+    due, today = finding.deadline.due_on, local_date(now)
+    waited = sum(
+        calendar.working_days_between(max(due, local_date(start)), min(today, local_date(end)))
+        for start, end in finding.review_periods
+    )
+    return calendar.working_days_between(due, today) - waited
 
 
 def finding_view(finding: Finding, as_of: datetime, calendar: WorkingCalendar) -> FindingView:

