@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -53,8 +53,11 @@ class Lastmile:
         assert isinstance(recorder, ChainedApplicationRecorder)
         return recorder
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> IntegrityReport:
-        return verify_log(self.recorder, progress)
+    def verify(
+        self, progress: Callable[[int], None] | None = None, anchors: Collection[str] = ()
+    ) -> IntegrityReport:
+        """Check the whole log; anchors are head digests recorded earlier, outside the database."""
+        return verify_log(self.recorder, progress, anchors)
 
     def close(self) -> None:
         self.app.close()

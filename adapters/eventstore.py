@@ -1,8 +1,9 @@
 """The event store: eventsourcing-sqlalchemy on SQLite or PostgreSQL, with a hash chain.
 
 Every stored event gets a row in an integrity table, written in the same transaction as
-the event, holding SHA-256(previous digest ‖ the event row). Editing, deleting or
-reordering event rows outside the application then breaks the chain (see integrity.py).
+the event, holding SHA-256(previous digest ‖ the event row) and a pointer to the previous
+link. Editing, deleting or reordering event rows outside the application then breaks the
+chain (see integrity.py).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def chain_table(events_table_name: str, schema: str | None) -> Table:
         Column("notification_id", big_int, primary_key=True, autoincrement=False),
         Column("originator_id", String(36), nullable=False),
         Column("originator_version", big_int, nullable=False),
+        Column("previous_id", big_int, nullable=False),  # 0 before the first event
+        Column("previous_digest", String(64), nullable=False),
         Column("digest", String(64), nullable=False),
         schema=schema,
     )
@@ -61,6 +64,9 @@ class ChainedApplicationRecorder(SQLAlchemyApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name, schema_name=schema_name)
         self.chain = chain_table(events_table_name, schema_name)
         self.tables.append(self.chain)
+        # Without AUTOINCREMENT SQLite reuses the id of a deleted last row, which would
+        # collide with that row's surviving chain entry instead of being reported.
+        self.events_record_cls.__table__.dialect_options["sqlite"]["autoincrement"] = True
         self._head: tuple[int, str] | None = None  # (notification id, digest) last committed
         self._head_lock = threading.Lock()
         if datastore.session_maker is not None:
@@ -73,10 +79,10 @@ class ChainedApplicationRecorder(SQLAlchemyApplicationRecorder):
         # The parent locks the events table (PostgreSQL) or holds SQLite's write lock
         # before it inserts, so no other writer can extend the chain until we commit.
         ids = super()._insert_stored_events(session, stored_events, **kwargs)
-        previous = self._previous_digest(session, ids[0])
+        previous_id, previous = self._previous_link(session, ids[0])
         rows = []
         for notification_id, stored in zip(ids, stored_events, strict=True):
-            previous = chain_digest(
+            digest = chain_digest(
                 previous,
                 notification_id,
                 stored.originator_id,
@@ -89,15 +95,18 @@ class ChainedApplicationRecorder(SQLAlchemyApplicationRecorder):
                     "notification_id": notification_id,
                     "originator_id": str(UUID(str(stored.originator_id))),
                     "originator_version": stored.originator_version,
-                    "digest": previous,
+                    "previous_id": previous_id,
+                    "previous_digest": previous,
+                    "digest": digest,
                 }
             )
+            previous_id, previous = notification_id, digest
         session.execute(self.chain.insert(), rows)
-        session.info[_PENDING_HEAD] = (ids[-1], previous)
+        session.info[_PENDING_HEAD] = (previous_id, previous)
         return ids
 
-    def _previous_digest(self, session: Session, first_new_id: int) -> str:
-        """The digest our first new event chains onto.
+    def _previous_link(self, session: Session, first_new_id: int) -> tuple[int, str]:
+        """The (id, digest) our first new event chains onto.
 
         Ids are handed out in increasing order under the table lock, so if our first id
         directly follows the head this process last committed, nobody committed in
@@ -107,9 +116,11 @@ class ChainedApplicationRecorder(SQLAlchemyApplicationRecorder):
         with self._head_lock:
             head = self._head
         if head is not None and first_new_id == head[0] + 1:
-            return head[1]
-        query = select(self.chain.c.digest).order_by(self.chain.c.notification_id.desc()).limit(1)
-        return session.execute(query).scalar() or GENESIS_DIGEST
+            return head
+        columns = self.chain.c
+        query = select(columns.notification_id, columns.digest)
+        row = session.execute(query.order_by(columns.notification_id.desc()).limit(1)).first()
+        return (row.notification_id, row.digest) if row else (0, GENESIS_DIGEST)
 
     @staticmethod
     def _forget_pending_head(session: Session) -> None:

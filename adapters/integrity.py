@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
 from adapters.eventstore import GENESIS_DIGEST, ChainedApplicationRecorder, chain_digest
@@ -18,17 +18,16 @@ BATCH = 2_000
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # edited | deleted | inserted | moved
+    kind: str  # edited | deleted | inserted | moved | relinked | truncated
     notification_id: int
-    originator_id: str
-    originator_version: int
-    label: str  # e.g. "finding 泸财绩〔2025〕12号 #3"
+    label: str  # e.g. "finding 泸财绩〔2025〕12号 #3 (uuid)"; "" when nothing is left to name
     message: str
 
 
 @dataclass(frozen=True)
 class IntegrityReport:
     events_checked: int
+    head_id: int
     head_digest: str
     problems: list[Problem] = field(default_factory=list)
 
@@ -37,64 +36,73 @@ class IntegrityReport:
         return not self.problems
 
 
+@dataclass
+class _Walk:
+    """What the walk has seen so far."""
+
+    labeller: _Labeller
+    problems: list[Problem] = field(default_factory=list)
+    last_id: int = 0
+    last_digest: str = GENESIS_DIGEST
+    checked: int = 0
+
+
 def verify_log(
-    recorder: ChainedApplicationRecorder, progress: Callable[[int], None] | None = None
+    recorder: ChainedApplicationRecorder,
+    progress: Callable[[int], None] | None = None,
+    anchors: Collection[str] = (),
 ) -> IntegrityReport:
-    """Recompute every link of the chain, in constant memory, and compare it with the rows."""
+    """Recompute every link in constant memory; anchors are head digests recorded earlier."""
     engine = recorder.datastore.engine
     assert isinstance(engine, Engine)
     events: Table = recorder.events_record_cls.__table__
     chain = recorder.chain
-    labeller = _Labeller(engine, events)
-    problems: list[Problem] = []
-    checked, previous, head = 0, GENESIS_DIGEST, GENESIS_DIGEST
-    for event, link in _merge(_rows(engine, events, "id"), _rows(engine, chain, "notification_id")):
-        problem = _compare(event, link, previous, labeller)
-        if problem:
-            problems.append(problem)
+    # Rows up to one bound, read first: each commit adds its events and their links
+    # together, in id order, so below the bound both tables are complete.
+    bound = _max_id(engine, events, "id", chain, "notification_id")
+    walk = _Walk(_Labeller(engine, events))
+    unseen_anchors = set(anchors)
+    pairs = _merge(
+        _rows(engine, events, "id", bound), _rows(engine, chain, "notification_id", bound)
+    )
+    for event, link in pairs:
+        _check(walk, event, link)
         if link is not None:
-            previous = head = link.digest
-        checked += event is not None
-        if progress and checked % BATCH == 0:
-            progress(checked)
-    return IntegrityReport(events_checked=checked, head_digest=head, problems=problems)
+            unseen_anchors.discard(link.digest)
+            walk.last_id, walk.last_digest = link.notification_id, link.digest
+        walk.checked += event is not None
+        if progress and walk.checked % BATCH == 0:
+            progress(walk.checked)
+    walk.problems += [_truncated(anchor) for anchor in sorted(unseen_anchors)]
+    return IntegrityReport(walk.checked, walk.last_id, walk.last_digest, walk.problems)
 
 
-def _compare(event: Any, link: Any, previous: str, labeller: _Labeller) -> Problem | None:
+def _check(walk: _Walk, event: Any, link: Any) -> None:
     if event is None:
-        return _problem(
-            "deleted",
-            link.notification_id,
-            link.originator_id,
-            link.originator_version,
-            labeller,
-            "was deleted from the event log",
-        )
-    if link is None:
-        return _problem(
-            "inserted",
-            event.id,
-            event.originator_id,
-            event.originator_version,
-            labeller,
-            "is not covered by the integrity chain: it was added outside the application",
-        )
-    same_place = (UUID(str(event.originator_id)), event.originator_version) == (
+        walk.problems.append(_about(walk, "deleted", link, "was deleted from the event log"))
+    elif link is None:
+        what = "is not covered by the integrity chain: it was added outside the application"
+        walk.problems.append(_about(walk, "inserted", event, what))
+    else:
+        _check_link(walk, event, link)
+
+
+def _check_link(walk: _Walk, event: Any, link: Any) -> None:
+    if link.previous_id != walk.last_id:
+        walk.problems.append(_gap(walk.last_id, link.notification_id))
+    elif link.previous_digest != walk.last_digest:
+        what = "links to a different predecessor than the one stored: the chain was rewritten"
+        walk.problems.append(_about(walk, "relinked", event, what))
+    if (UUID(str(event.originator_id)), event.originator_version) != (
         UUID(link.originator_id),
         link.originator_version,
-    )
-    if not same_place:
-        return _problem(
-            "moved",
-            event.id,
-            event.originator_id,
-            event.originator_version,
-            labeller,
-            f"sits where the chain expects version {link.originator_version} of "
-            f"{labeller.label(link.originator_id)}: events were reordered or replaced",
-        )
+    ):
+        expected = f"version {link.originator_version} of {walk.labeller.label(link.originator_id)}"
+        what = f"sits where the chain expects {expected}: events were reordered or replaced"
+        walk.problems.append(_about(walk, "moved", event, what))
+        return
     digest = chain_digest(
-        previous,
+        link.previous_digest,
         event.id,
         event.originator_id,
         event.originator_version,
@@ -102,28 +110,31 @@ def _compare(event: Any, link: Any, previous: str, labeller: _Labeller) -> Probl
         _as_bytes(event.state),
     )
     if digest != link.digest:
-        return _problem(
-            "edited",
-            event.id,
-            event.originator_id,
-            event.originator_version,
-            labeller,
-            "was changed after it was recorded (its content no longer matches the chain)",
-        )
-    return None
+        what = "was changed after it was recorded (its content no longer matches the chain)"
+        walk.problems.append(_about(walk, "edited", event, what))
 
 
-def _problem(
-    kind: str,
-    notification_id: int,
-    originator_id: Any,
-    version: int,
-    labeller: _Labeller,
-    what: str,
-) -> Problem:
-    label = labeller.label(str(originator_id))
-    message = f"Event #{notification_id} (version {version} of {label}) {what}."
-    return Problem(kind, notification_id, str(UUID(str(originator_id))), version, label, message)
+def _about(walk: _Walk, kind: str, row: Any, what: str) -> Problem:
+    notification_id = getattr(row, "id", None) or row.notification_id
+    label = walk.labeller.label(str(row.originator_id))
+    message = f"Event #{notification_id} (version {row.originator_version} of {label}) {what}."
+    return Problem(kind, notification_id, label, message)
+
+
+def _gap(last_id: int, next_id: int) -> Problem:
+    message = (
+        f"The chain jumps from event #{last_id} to #{next_id}: the events in between were "
+        "deleted together with their chain entries."
+    )
+    return Problem("deleted", next_id, "", message)
+
+
+def _truncated(anchor: str) -> Problem:
+    message = (
+        f"The head digest {anchor} recorded earlier is no longer in the log: events were "
+        "removed from its end, or the log was replaced."
+    )
+    return Problem("truncated", 0, "", message)
 
 
 def _as_bytes(state: Any) -> bytes:
@@ -131,12 +142,19 @@ def _as_bytes(state: Any) -> bytes:
     return state.encode() if isinstance(state, str) else bytes(state)
 
 
-def _rows(engine: Engine, table: Table, key: str) -> Iterator[Any]:
+def _max_id(engine: Engine, events: Table, event_key: str, chain: Table, chain_key: str) -> int:
+    with engine.connect() as connection:
+        last_event = connection.execute(select(func.max(events.c[event_key]))).scalar()
+        last_link = connection.execute(select(func.max(chain.c[chain_key]))).scalar()
+    return max(last_event or 0, last_link or 0)
+
+
+def _rows(engine: Engine, table: Table, key: str, bound: int) -> Iterator[Any]:
     """Keyset pagination, so a million-event log is read in constant memory."""
     column = table.c[key]
     last: int | None = None
     while True:
-        query = select(table).order_by(column).limit(BATCH)
+        query = select(table).where(column <= bound).order_by(column).limit(BATCH)
         if last is not None:
             query = query.where(column > last)
         with engine.connect() as connection:

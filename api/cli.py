@@ -5,21 +5,27 @@ from __future__ import annotations
 import getpass
 import json
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, NoReturn
 from uuid import UUID
 
 import typer
+from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
 from adapters.demo import DEMO_PASSWORD, USERS, ScriptClock, load_demo
 from adapters.settings import SettingsError, load_settings
+from domain.application import Clock
 from domain.calendar import CHINA_TZ
-from domain.errors import DomainError
+from domain.errors import DomainError, StoreError
+from domain.policies import PolicyError
 from domain.values import Actor, Role
 
 cli = typer.Typer(help="Lastmile (整改通): rectification of budget performance findings.")
@@ -30,7 +36,7 @@ cli.add_typer(department_cli, name="department")
 cli.add_typer(user_cli, name="user")
 cli.add_typer(finding_cli, name="finding")
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for people and grep
 
 
 def operator() -> Actor:
@@ -39,20 +45,33 @@ def operator() -> Actor:
 
 
 @contextmanager
-def system(clock: ScriptClock | None = None):  # type: ignore[no-untyped-def]
+def system(clock: Clock = system_clock) -> Iterator[Lastmile]:
     """Build Lastmile from the environment; turn known errors into one clear line."""
     try:
-        lastmile = bootstrap(load_settings(), clock or system_clock)
-    except SettingsError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+        settings = load_settings()
+        lastmile = bootstrap(settings, clock)
+    except (SettingsError, PolicyError) as error:
+        _fail(str(error), code=2)
+    except (SQLAlchemyError, PersistenceError) as error:
+        where = make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+        _fail(f"Cannot open the database at {where}: {_first_line(error)}", code=2)
     try:
         yield lastmile
     except DomainError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+        _fail(str(error), code=1)
+    except StoreError as error:
+        _fail(f"{error} — run `lastmile verify` and tell the administrator.", code=1)
     finally:
         lastmile.close()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[red]{message}[/red]")
+    raise typer.Exit(code)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 @department_cli.command("add")
@@ -99,18 +118,24 @@ def user_add(
 
 
 @cli.command()
-def verify() -> None:
+def verify(
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(help="a head digest recorded earlier; the log must still contain it"),
+    ] = None,
+) -> None:
     """Walk the whole event log against its hash chain; exit 1 if anything was tampered with."""
     with system() as lastmile, Progress(console=err, transient=True) as progress:
         task = progress.add_task("Verifying the event log", total=None)
-        report = lastmile.verify(lambda n: progress.update(task, completed=n))
+        report = lastmile.verify(lambda n: progress.update(task, completed=n), expect or ())
     for problem in report.problems:
         out.print(f"[red]TAMPERED[/red] {problem.message}")
     status = (
         "[green]intact[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
     )
     out.print(f"{report.events_checked} events checked: {status}")
-    out.print(f"head digest {report.head_digest}")
+    out.print(f"head digest {report.head_digest} (event #{report.head_id})")
+    out.print("Keep this digest somewhere else; `lastmile verify --expect` checks it later.")
     if not report.ok:
         raise typer.Exit(1)
 

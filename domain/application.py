@@ -23,6 +23,7 @@ from domain.errors import (
     DomainError,
     NotFoundError,
     StaleVersionError,
+    StoreError,
     ValidationError,
 )
 from domain.findings import Finding, finding_id
@@ -312,7 +313,7 @@ class LastmileApplication(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             aggregate, cached = self._load_for_command(finding, expected_version)
             if expected_version is not None and aggregate.version != expected_version:
-                raise _stale(finding, expected_version, aggregate.version)
+                raise _stale(aggregate, expected_version, aggregate.version)
             try:
                 command(aggregate, self.clock())
             except DomainError:
@@ -324,19 +325,31 @@ class LastmileApplication(Application[UUID]):
                     continue  # and so must "nothing to do"
                 self._recent.put(finding, aggregate)
                 return CommandResult(aggregate.id, aggregate.version, None)
-            try:
-                recordings = self.save(aggregate)
-            except IntegrityError:
-                if expected_version is not None:
-                    raise _stale(finding, expected_version, None) from None
+            recordings = self._save_unless_collided(aggregate, expected_version)
+            if recordings is None:
                 if not cached:
                     _back_off(attempt)
                 continue
             self._recent.put(finding, aggregate)
             return CommandResult(aggregate.id, aggregate.version, _position(recordings))
         raise ConcurrencyError(
-            f"Finding {finding} is being changed by many users at once; please try again."
+            f"{_label(aggregate)} is being changed by many users at once; please try again."
         )
+
+    def _save_unless_collided(
+        self, aggregate: Finding, expected_version: int | None
+    ) -> list[Any] | None:
+        """Save; None when another writer took the same version first."""
+        try:
+            return self.save(aggregate)
+        except IntegrityError as error:
+            stored = self.recorder.select_events(aggregate.id, desc=True, limit=1)
+            if not stored or stored[0].originator_version < aggregate.version:
+                # Not a race: the store refused the row for another reason.
+                raise StoreError(f"The event store refused a write: {error}") from error
+            if expected_version is not None:
+                raise _stale(aggregate, expected_version, stored[0].originator_version) from None
+            return None
 
     def _load_for_command(
         self, finding: UUID, expected_version: int | None
@@ -386,11 +399,14 @@ def _position(recordings: Sequence[Any]) -> int | None:
     return recordings[-1].notification.id if recordings else None
 
 
-def _stale(finding: UUID, expected: int, actual: int | None) -> StaleVersionError:
-    now = f"it is now at version {actual}" if actual is not None else "it has changed since"
+def _label(finding: Finding) -> str:
+    return f"Finding {finding.ref} of order {finding.order_ref}"
+
+
+def _stale(finding: Finding, expected: int, actual: int) -> StaleVersionError:
     return StaleVersionError(
-        f"Finding {finding} was changed by someone else: you acted on version {expected}, "
-        f"{now}. Reload it and try again."
+        f"{_label(finding)} was changed by someone else: you acted on version {expected}, "
+        f"it is now at version {actual}. Reload it and try again."
     )
 
 

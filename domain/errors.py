@@ -31,3 +31,11 @@ class StaleVersionError(DomainError):
 
 class ConcurrencyError(DomainError):
     """Too many concurrent writers: the command could not be saved after retrying."""
+
+
+class StoreError(Exception):
+    """The event store failed or refused a write for a reason other than a rule or a race.
+
+    Not a DomainError: the user did nothing wrong, and an operator should look (run
+    `lastmile verify`).
+    """

@@ -45,6 +45,15 @@ def _postgres_or_skip() -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def isolated_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's LASTMILE_* variables or .env file (it may name production)."""
+    for name in os.environ:
+        if name.startswith("LASTMILE_") and name != "LASTMILE_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, Table, select, text
 
 from adapters.bootstrap import Lastmile, bootstrap
 from adapters.settings import Settings
+from domain.errors import StoreError
 from tests.conftest import ManualClock
 from tests.support.scenario import DEPARTMENT_USER, EVALUATOR, issue_order, register_basics
 
@@ -188,3 +190,83 @@ def test_a_transaction_rolled_back_after_chaining_leaves_the_chain_whole(
     lastmile.app.report_progress(findings[0], DEPARTMENT_USER, "进展", 20)
     lastmile.app.report_progress(findings[1], DEPARTMENT_USER, "进展", 30)
     assert lastmile.verify().ok
+
+
+def test_an_event_deleted_with_its_chain_entry_is_named_as_a_gap_not_blamed_on_the_next(
+    lastmile: Lastmile,
+) -> None:
+    findings = _history(lastmile)
+    nid = _notification_id(lastmile, findings[1], 2)
+    _delete(lastmile, nid)
+    _sql(lastmile, "DELETE FROM lastmile_events_chain WHERE notification_id = :id", id=nid)
+
+    report = lastmile.verify()
+
+    assert [(p.kind, p.notification_id) for p in report.problems] == [("deleted", nid + 1)]
+    assert f"from event #{nid - 1} to #{nid + 1}" in report.problems[0].message
+
+
+def test_events_cut_from_the_end_are_found_by_an_anchor_recorded_earlier(
+    lastmile: Lastmile,
+) -> None:
+    findings = _history(lastmile)
+    anchor = lastmile.verify().head_digest
+    lastmile.app.report_progress(findings[0], DEPARTMENT_USER, "进展", 10)
+    # Someone removes the latest events and their chain entries, leaving a tidy chain
+    nid = _notification_id(lastmile, findings[2], 2)
+    _sql(lastmile, "DELETE FROM lastmile_events WHERE id >= :id", id=nid)
+    _sql(lastmile, "DELETE FROM lastmile_events_chain WHERE notification_id >= :id", id=nid)
+
+    assert lastmile.verify().ok  # the chain alone cannot tell
+    report = lastmile.verify(anchors=[anchor])
+
+    assert [p.kind for p in report.problems] == ["truncated"]
+    assert anchor in report.problems[0].message
+
+
+def test_writing_continues_after_the_last_event_row_was_deleted(lastmile: Lastmile) -> None:
+    # A deleted last row must be reported, not make every later write fail.
+    findings = _history(lastmile)
+    last = lastmile.verify().head_id
+    _delete(lastmile, last)
+
+    lastmile.app.report_progress(findings[0], DEPARTMENT_USER, "进展", 10)
+
+    assert [(p.kind, p.notification_id) for p in lastmile.verify().problems] == [("deleted", last)]
+
+
+def test_verifying_while_the_application_writes_reports_no_false_alarm(lastmile: Lastmile) -> None:
+    findings = _history(lastmile)
+    done = threading.Event()
+
+    def write() -> None:
+        for n in range(60):
+            lastmile.app.record_reminder(findings[n % 3], EVALUATOR, "due", ["a@b.cn"], f"k{n}")
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    reports = []
+    while not done.is_set():
+        reports.append(lastmile.verify())
+    writer.join()
+
+    assert reports
+    assert [p.message for r in reports for p in r.problems] == []
+
+
+def test_a_write_refused_for_a_reason_other_than_a_race_fails_at_once(lastmile: Lastmile) -> None:
+    # Given a forged chain entry squatting on the id the next event will get
+    findings = _history(lastmile)
+    head = lastmile.verify().head_id
+    _sql(
+        lastmile,
+        "INSERT INTO lastmile_events_chain (notification_id, originator_id, originator_version,"
+        " previous_id, previous_digest, digest) VALUES (:id, 'x', 1, 0, 'x', 'x')",
+        id=head + 1,
+    )
+
+    # Then the next command fails with a store error instead of retrying as if raced
+    with pytest.raises(StoreError, match="refused a write"):
+        lastmile.app.report_progress(findings[0], DEPARTMENT_USER, "进展", 10)
+    assert lastmile.app.finding(findings[0]).version == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -95,3 +96,28 @@ def test_a_bad_setting_stops_the_command_with_its_name(
 
     assert code == 2
     assert "LASTMILE_DATABASE_URL" in output
+
+
+def test_an_unreachable_database_is_named_without_its_password(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LASTMILE_DATABASE_URL", "postgresql://nobody:s3cret@127.0.0.1:1/none")
+
+    code, output = run("verify")
+
+    assert code == 2
+    assert "Cannot open the database at postgresql+psycopg://nobody:***@127.0.0.1:1/none" in output
+    assert "s3cret" not in output
+
+
+def test_a_broken_policy_file_is_named(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('version = "x"\n', encoding="utf-8")
+    monkeypatch.setenv("LASTMILE_POLICY", str(policy))
+
+    code, output = run("verify")
+
+    assert code == 2
+    assert f"policy file {policy}" in output
