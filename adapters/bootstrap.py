@@ -12,6 +12,9 @@ from adapters.calendar_table import load_holiday_table
 from adapters.eventstore import ChainedApplicationRecorder
 from adapters.integrity import IntegrityReport, verify_log
 from adapters.policy import load_deadline_policy
+from adapters.projections.batch import BatchProjection
+from adapters.projections.ledger import LedgerReducer
+from adapters.projections.runner import ProjectionRunner
 from adapters.settings import Settings
 from adapters.users import UserStore
 from domain.application import Clock, LastmileApplication
@@ -46,6 +49,7 @@ class Lastmile:
     app: LastmileApplication
     users: UserStore
     records: Engine
+    projections: ProjectionRunner
 
     @property
     def recorder(self) -> ChainedApplicationRecorder:
@@ -81,4 +85,17 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
     records = create_engine(records_url(settings), pool_pre_ping=True)
     users = UserStore(records)
     users.create_tables()
-    return Lastmile(settings=settings, app=app, users=users, records=records)
+    projections = ProjectionRunner(
+        app,
+        records,
+        BatchProjection(LedgerReducer(app.calendar, app.policy.verification)),
+        listen_url=_psycopg_url(settings),
+    )
+    projections.create_tables()
+    return Lastmile(settings, app, users, records, projections)
+
+
+def _psycopg_url(settings: Settings) -> str | None:
+    if settings.database_url is None:
+        return None
+    return settings.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)

@@ -1,0 +1,155 @@
+"""Keep the read models up to date with the event log, exactly once, resumable after a crash.
+
+Each batch of events is applied and the tracking position advanced in ONE transaction, and
+the position only advances from the value the batch started at: a crash rolls the batch
+back whole, and a second runner racing this one gets its batch refused, never doubled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import psycopg
+from sqlalchemy import Connection, Engine, Select, select, update
+from sqlalchemy.exc import DBAPIError
+
+from adapters.projections.batch import BatchProjection, Positioned
+from adapters.projections.tables import READ_MODEL_TABLES, metadata, tracking
+from domain.application import LastmileApplication
+
+NAME = "read_models"
+BATCH_SIZE = 1_000
+POLL_SECONDS = 0.2
+
+
+class ProjectionConflictError(RuntimeError):
+    """Another runner advanced the read models first; this batch was rolled back."""
+
+
+class ProjectionRunner:
+    """Reads the event log after the tracked position and applies it to the read models."""
+
+    def __init__(
+        self,
+        app: LastmileApplication,
+        engine: Engine,
+        projection: BatchProjection,
+        listen_url: str | None = None,  # PostgreSQL: wake on NOTIFY instead of polling
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.projection = projection
+        self.listen_url = listen_url
+        self.batch_size = batch_size
+
+    def create_tables(self) -> None:
+        metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            if connection.execute(_position_query()).first() is None:
+                connection.execute(tracking.insert().values(projection=NAME, position=0))
+
+    def position(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(_position_query()).scalar_one())
+
+    def last_event_at(self) -> datetime | None:
+        with self.engine.connect() as connection:
+            query = select(tracking.c.event_at).where(tracking.c.projection == NAME)
+            return connection.execute(query).scalar()
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply every event recorded so far; returns how many were applied."""
+        applied = 0
+        while True:
+            try:
+                count = self._apply_next_batch()
+            except ProjectionConflictError:
+                continue  # another runner moved on; read from its position
+            if count == 0:
+                return applied
+            applied += count
+            if progress:
+                progress(applied)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Catch up, then wait for new events until stopped: NOTIFY on PostgreSQL, else polling."""
+        while not stop.is_set():
+            if self.listen_url is None:
+                if self.catch_up() == 0:
+                    stop.wait(POLL_SECONDS)
+                continue
+            try:
+                self._listen_until(stop)
+            except (psycopg.Error, DBAPIError):
+                stop.wait(POLL_SECONDS)  # the database is away: try again shortly
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Read-your-writes: block until the read models include `position`."""
+        deadline = time.monotonic() + timeout
+        while self.position() < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Empty every read model and apply the whole log again, batch by batch."""
+        with self.engine.begin() as connection:
+            for table in reversed(READ_MODEL_TABLES):
+                connection.execute(table.delete())
+            connection.execute(
+                update(tracking)
+                .where(tracking.c.projection == NAME)
+                .values(position=0, event_at=None)
+            )
+        return self.catch_up(progress)
+
+    def _apply_next_batch(self) -> int:
+        with self.engine.begin() as connection:
+            start = self._lock_position(connection)
+            batch = self._read_events(start)
+            if not batch:
+                return 0
+            self.projection.apply(connection, batch)
+            last_position, last_event = batch[-1]
+            advanced = connection.execute(
+                update(tracking)
+                .where(tracking.c.projection == NAME, tracking.c.position == start)
+                .values(position=last_position, event_at=last_event.timestamp)
+            )
+            if advanced.rowcount != 1:
+                raise ProjectionConflictError(f"read models moved past {start} meanwhile")
+        return len(batch)
+
+    @staticmethod
+    def _lock_position(connection: Connection) -> int:
+        # On PostgreSQL a second runner waits here instead of doing the batch twice.
+        query = _position_query()
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return int(connection.execute(query).scalar_one())
+
+    def _read_events(self, after: int) -> list[Positioned]:
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=self.batch_size, inclusive_of_start=False
+        )
+        return [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+
+    def _listen_until(self, stop: threading.Event) -> None:
+        assert self.listen_url is not None
+        channel = self.app.recorder.channel_name  # type: ignore[attr-defined]
+        with psycopg.connect(self.listen_url, autocommit=True) as listener:
+            listener.execute(f'LISTEN "{channel}"')
+            while not stop.is_set():
+                # Catch up after LISTEN took effect, so no event slips between the two.
+                if self.catch_up() == 0:
+                    for _ in listener.notifies(timeout=1.0, stop_after=1):
+                        pass
+
+
+def _position_query() -> Select[tuple[int]]:
+    return select(tracking.c.position).where(tracking.c.projection == NAME)

@@ -1,0 +1,161 @@
+"""Read-model tables: disposable, rebuilt from the event log by `lastmile rebuild`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+BIG = BigInteger().with_variant(Integer(), "sqlite")
+MONEY = Numeric(18, 2)
+
+tracking = Table(
+    "rm_tracking",
+    metadata,
+    Column("projection", String(64), primary_key=True),
+    Column("position", BIG, nullable=False),  # last notification id applied
+    Column("event_at", DateTime(timezone=True)),  # that event's time
+)
+
+departments = Table(
+    "rm_departments",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("contact_email", String(254), nullable=False),
+    Column("head_email", String(254), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+evaluations = Table(
+    "rm_evaluations",
+    metadata,
+    Column("ref", String(100), primary_key=True),
+    Column("title", String(500), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("object_type", String(16), nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("budget_amount", MONEY, nullable=False),
+    Column("score", Numeric(5, 2), nullable=False),
+    Column("grade", String(2), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _finding_columns(*, versioned: bool) -> list[Column[Any]]:
+    """One ledger row (整改台账): the finding's state after one of its events."""
+    return [
+        Column("id", String(36), primary_key=True),
+        Column("version", Integer, primary_key=versioned, nullable=False),
+        Column("position", BIG, nullable=False),
+        Column("changed_at", DateTime(timezone=True), nullable=False),
+        Column("order_ref", String(100), nullable=False),
+        Column("ref", String(50), nullable=False),
+        Column("ref_sort", Integer, nullable=False),  # numeric part of ref, for 1, 2, … 10
+        Column("evaluation", String(100), nullable=False),
+        Column("department", String(32), nullable=False),
+        Column("title", String(500), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("category", String(100), nullable=False),
+        Column("rectification_class", String(16), nullable=False),
+        Column("requirement", Text, nullable=False),
+        Column("responsible_person", String(200), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("cycle", Integer, nullable=False),
+        Column("issued_on", Date, nullable=False),
+        Column("issued_at", DateTime(timezone=True), nullable=False),
+        Column("cycle_started_on", Date, nullable=False),
+        Column("acknowledge_due_on", Date, nullable=False),
+        Column("acknowledged_at", DateTime(timezone=True)),
+        Column("acknowledged_on", Date),
+        Column("original_due_on", Date, nullable=False),
+        Column("due_on", Date, nullable=False),
+        Column("due_wdn", Integer, nullable=False),  # working-day number of due_on
+        Column("submitted_at", DateTime(timezone=True)),
+        Column("verify_due_on", Date),
+        Column("verify_due_wdn", Integer),
+        Column("verified_at", DateTime(timezone=True)),
+        Column("verified_on", Date),
+        Column("withdrawn_at", DateTime(timezone=True)),
+        Column("rectification_days", Integer),  # working days from cycle start to 销号
+        Column("progress_percent", Integer, nullable=False),
+        Column("evidence_count", Integer, nullable=False),
+        Column("submissions", Integer, nullable=False),
+        Column("rejections", Integer, nullable=False),
+        Column("extensions_requested", Integer, nullable=False),
+        Column("extensions_granted", Integer, nullable=False),
+        Column("extensions_denied", Integer, nullable=False),
+        Column("escalation_level", Integer, nullable=False),
+        Column("escalations_1", Integer, nullable=False),
+        Column("escalations_2", Integer, nullable=False),
+        Column("escalations_3", Integer, nullable=False),
+        Column("reminders", Integer, nullable=False),
+        Column("interviews", Integer, nullable=False),
+        Column("decisions", Integer, nullable=False),
+        Column("amount_recovered", MONEY, nullable=False),
+        Column("rules_improved", Integer, nullable=False),
+        # Who holds the clock now, since when, and the overdue working days already
+        # closed: department periods this cycle, earlier cycles, the evaluator's reviews.
+        Column("holder", String(16)),
+        Column("held_since_wdn", Integer),
+        Column("department_periods", JSON, nullable=False),
+        Column("department_overdue_days", Integer, nullable=False),
+        Column("earlier_cycles_overdue_days", Integer, nullable=False),
+        Column("evaluator_overdue_days", Integer, nullable=False),
+    ]
+
+
+findings = Table(
+    "rm_findings",
+    metadata,
+    *_finding_columns(versioned=False),
+    Index("rm_findings_ledger_order", "department", "order_ref", "ref_sort"),
+    Index("rm_findings_status", "status"),
+    Index("rm_findings_evaluation", "evaluation"),
+)
+
+finding_versions = Table(
+    "rm_finding_versions",
+    metadata,
+    *_finding_columns(versioned=True),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True)),  # None: still the finding's state
+    Index("rm_finding_versions_valid", "valid_from", "valid_to"),
+)
+
+trail = Table(
+    "rm_trail",
+    metadata,
+    Column("position", BIG, primary_key=True),
+    Column("aggregate_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("department", String(32)),
+    Column("order_ref", String(100)),
+    Column("finding_ref", String(50)),
+    Column("level", Integer),
+    Column("text", Text, nullable=False),  # the reason, note or measures, as written
+    Column("details", JSON, nullable=False),
+    Index("rm_trail_aggregate", "aggregate_id", "version"),
+    Index("rm_trail_department_at", "department", "at"),
+    Index("rm_trail_at", "at"),
+)
+
+READ_MODEL_TABLES = (departments, evaluations, findings, finding_versions, trail)
