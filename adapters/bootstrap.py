@@ -14,6 +14,7 @@ from adapters.integrity import IntegrityReport, verify_log
 from adapters.policy import load_deadline_policy
 from adapters.projections.batch import BatchProjection
 from adapters.projections.ledger import LedgerReducer
+from adapters.projections.queries import ReadModels
 from adapters.projections.runner import ProjectionRunner
 from adapters.settings import Settings
 from adapters.users import UserStore
@@ -50,6 +51,7 @@ class Lastmile:
     users: UserStore
     records: Engine
     projections: ProjectionRunner
+    read_models: ReadModels
 
     @property
     def recorder(self) -> ChainedApplicationRecorder:
@@ -92,7 +94,10 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
         listen_url=_psycopg_url(settings),
     )
     projections.create_tables()
-    return Lastmile(settings, app, users, records, projections)
+    recorder = app.recorder
+    assert isinstance(recorder, ChainedApplicationRecorder)
+    read_models = ReadModels(records, app.calendar, recorder)
+    return Lastmile(settings, app, users, records, projections, read_models)
 
 
 def _psycopg_url(settings: Settings) -> str | None:

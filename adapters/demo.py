@@ -232,9 +232,9 @@ def load_demo(
     for evaluation in EVALUATIONS:
         app.record_evaluation(EVALUATOR, **evaluation)
     issued = {}
-    for i, order in enumerate(ORDERS):
-        notice = OrderDraft(order.ref, order.evaluation, order.department, order.findings, d[i])
-        clock.on(d[i], 15)
+    for hour, order in enumerate(ORDERS, start=10):
+        notice = OrderDraft(order.ref, order.evaluation, order.department, order.findings, d[0])
+        clock.on(d[0], hour)
         issued[order.ref] = app.issue_order(EVALUATOR, notice)
     _live(app, clock, d, issued)
     return issued

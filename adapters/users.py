@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
-from sqlalchemy import Column, DateTime, Engine, ForeignKey, MetaData, String, Table, select
+from sqlalchemy import Column, Engine, ForeignKey, MetaData, String, Table, select
 from sqlalchemy.exc import IntegrityError
 
+from adapters.projections.tables import UTCDateTime
 from domain.errors import AlreadyExistsError, ValidationError
 from domain.values import Role
 
@@ -25,15 +26,15 @@ users_table = Table(
     Column("department", String(32)),
     Column("email", String(254)),
     Column("password_hash", String(255)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 tokens_table = Table(
     "lastmile_tokens",
     metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("user_name", String(64), ForeignKey("lastmile_users.name"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -17,7 +18,27 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC: SQLite keeps no offset, and mixed offsets compare wrong."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing a naive datetime: {value!r}")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
 
 metadata = MetaData()
 BIG = BigInteger().with_variant(Integer(), "sqlite")
@@ -28,7 +49,7 @@ tracking = Table(
     metadata,
     Column("projection", String(64), primary_key=True),
     Column("position", BIG, nullable=False),  # last notification id applied
-    Column("event_at", DateTime(timezone=True)),  # that event's time
+    Column("event_at", UTCDateTime()),  # that event's time
 )
 
 departments = Table(
@@ -38,7 +59,7 @@ departments = Table(
     Column("name", String(200), nullable=False),
     Column("contact_email", String(254), nullable=False),
     Column("head_email", String(254), nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_at", UTCDateTime(), nullable=False),
 )
 
 evaluations = Table(
@@ -52,7 +73,7 @@ evaluations = Table(
     Column("budget_amount", MONEY, nullable=False),
     Column("score", Numeric(5, 2), nullable=False),
     Column("grade", String(2), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
 )
 
 
@@ -62,7 +83,7 @@ def _finding_columns(*, versioned: bool) -> list[Column[Any]]:
         Column("id", String(36), primary_key=True),
         Column("version", Integer, primary_key=versioned, nullable=False),
         Column("position", BIG, nullable=False),
-        Column("changed_at", DateTime(timezone=True), nullable=False),
+        Column("changed_at", UTCDateTime(), nullable=False),
         Column("order_ref", String(100), nullable=False),
         Column("ref", String(50), nullable=False),
         Column("ref_sort", Integer, nullable=False),  # numeric part of ref, for 1, 2, … 10
@@ -77,20 +98,20 @@ def _finding_columns(*, versioned: bool) -> list[Column[Any]]:
         Column("status", String(16), nullable=False),
         Column("cycle", Integer, nullable=False),
         Column("issued_on", Date, nullable=False),
-        Column("issued_at", DateTime(timezone=True), nullable=False),
+        Column("issued_at", UTCDateTime(), nullable=False),
         Column("cycle_started_on", Date, nullable=False),
         Column("acknowledge_due_on", Date, nullable=False),
-        Column("acknowledged_at", DateTime(timezone=True)),
+        Column("acknowledged_at", UTCDateTime()),
         Column("acknowledged_on", Date),
         Column("original_due_on", Date, nullable=False),
         Column("due_on", Date, nullable=False),
         Column("due_wdn", Integer, nullable=False),  # working-day number of due_on
-        Column("submitted_at", DateTime(timezone=True)),
+        Column("submitted_at", UTCDateTime()),
         Column("verify_due_on", Date),
         Column("verify_due_wdn", Integer),
-        Column("verified_at", DateTime(timezone=True)),
+        Column("verified_at", UTCDateTime()),
         Column("verified_on", Date),
-        Column("withdrawn_at", DateTime(timezone=True)),
+        Column("withdrawn_at", UTCDateTime()),
         Column("rectification_days", Integer),  # working days from cycle start to 销号
         Column("progress_percent", Integer, nullable=False),
         Column("evidence_count", Integer, nullable=False),
@@ -132,8 +153,8 @@ finding_versions = Table(
     "rm_finding_versions",
     metadata,
     *_finding_columns(versioned=True),
-    Column("valid_from", DateTime(timezone=True), nullable=False),
-    Column("valid_to", DateTime(timezone=True)),  # None: still the finding's state
+    Column("valid_from", UTCDateTime(), nullable=False),
+    Column("valid_to", UTCDateTime()),  # None: still the finding's state
     Index("rm_finding_versions_valid", "valid_from", "valid_to"),
 )
 
@@ -143,7 +164,7 @@ trail = Table(
     Column("position", BIG, primary_key=True),
     Column("aggregate_id", String(36), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("type", String(40), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("role", String(16), nullable=False),
