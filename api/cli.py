@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import getpass
 import json
+import signal
+import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 from uuid import UUID
 
@@ -21,12 +26,24 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
 from adapters.demo import DEMO_PASSWORD, USERS, ScriptClock, load_demo
+from adapters.projections.moments import Moment
+from adapters.projections.queries import LedgerFilter
+from adapters.reports.builders import accountability_report, ledger_report, scorecard_report
+from adapters.reports.model import Report
+from adapters.reports.render import FORMATS, render
 from adapters.settings import SettingsError, load_settings
 from domain.application import Clock
 from domain.calendar import CHINA_TZ
 from domain.errors import DomainError, StoreError
 from domain.policies import PolicyError
 from domain.values import Actor, Role
+
+
+class ReportKind(StrEnum):
+    LEDGER = "ledger"
+    DEPARTMENTS = "departments"
+    ACCOUNTABILITY = "accountability"
+
 
 cli = typer.Typer(help="Lastmile (整改通): rectification of budget performance findings.")
 department_cli = typer.Typer(help="Departments (整改责任单位).")
@@ -169,6 +186,85 @@ def finding_history(finding: UUID) -> None:
             e.role,
         )
     out.print(table)
+
+
+@cli.command()
+def worker() -> None:
+    """Keep the read models up to date until stopped (Ctrl-C or SIGTERM)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with system() as lastmile:
+        out.print(f"Projecting events from position {lastmile.projections.position()} …")
+        try:
+            lastmile.projections.run_forever(stop)
+        except KeyboardInterrupt:
+            stop.set()
+    out.print("Stopped.")
+
+
+@cli.command()
+def rebuild() -> None:
+    """Recreate every read model from the event log, batch by batch."""
+    with system() as lastmile:
+        total = lastmile.app.recorder.max_notification_id() or 0
+        with Progress(console=err) as progress:
+            task = progress.add_task("Rebuilding read models", total=total)
+            applied = lastmile.projections.rebuild(
+                lambda n: progress.update(task, completed=lastmile.projections.position())
+            )
+            progress.update(task, completed=total)
+    out.print(f"{applied} events applied; read models are at position {total}.")
+
+
+@cli.command()
+def report(
+    kind: Annotated[ReportKind, typer.Argument(help="which report")],
+    output_format: Annotated[str, typer.Option("--format", help="json|csv|xlsx|html|pdf")] = "json",
+    output: Annotated[Path | None, typer.Option(help="file to write (default: stdout)")] = None,
+    as_of: Annotated[datetime | None, typer.Option(help="moment, e.g. 2025-10-01T12:00")] = None,
+    department: Annotated[str | None, typer.Option(help="ledger: one department")] = None,
+    status: Annotated[str | None, typer.Option(help="ledger: one status")] = None,
+    evaluation: Annotated[str | None, typer.Option(help="ledger: one evaluation")] = None,
+    overdue: Annotated[bool | None, typer.Option(help="ledger: only (not) overdue")] = None,
+    since: Annotated[datetime | None, typer.Option(help="accountability: first day")] = None,
+    until: Annotated[datetime | None, typer.Option(help="accountability: last day")] = None,
+    by_person: Annotated[bool, typer.Option(help="accountability: per responsible person")] = False,
+) -> None:
+    """Write a report as of a moment; it names the log digest it was built from."""
+    if output_format not in FORMATS:
+        _fail(f"Unknown format {output_format!r}; choose one of {', '.join(FORMATS)}.", code=2)
+    if output is None and output_format in ("xlsx", "pdf"):
+        _fail(f"A {output_format} report needs --output FILE.", code=2)
+    with system() as lastmile:
+        lastmile.projections.catch_up()
+        moment = lastmile.read_models.moment(_aware(as_of) or system_clock())
+        where = LedgerFilter(department, evaluation, status, overdue=overdue)
+        built = _build(lastmile, kind, moment, where, since, until, by_person)
+        content = render(built, output_format, lastmile.settings.language)
+    if output is None:
+        sys.stdout.buffer.write(content)
+    else:
+        output.write_bytes(content)
+        err.print(f"Wrote {output} (as of {moment.at.isoformat()}, digest {moment.digest[:16]}…)")
+
+
+def _build(
+    lastmile: Lastmile,
+    kind: ReportKind,
+    moment: Moment,
+    where: LedgerFilter,
+    since: datetime | None,
+    until: datetime | None,
+    by_person: bool,
+) -> Report:
+    read = lastmile.read_models
+    if kind is ReportKind.LEDGER:
+        return ledger_report(read, moment, where)
+    if kind is ReportKind.DEPARTMENTS:
+        return scorecard_report(read, moment)
+    last = until.date() if until else moment.day
+    first = since.date() if since else last.replace(day=1)
+    return accountability_report(read, moment, first, last, by_person)
 
 
 @cli.command()
