@@ -92,6 +92,7 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
         records,
         BatchProjection(LedgerReducer(app.calendar, app.policy.verification)),
         listen_url=_psycopg_url(settings),
+        batch_size=settings.projection_batch_size,
     )
     projections.create_tables()
     recorder = app.recorder

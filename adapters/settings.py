@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", repr=False)
     language: Literal["zh-CN", "en"] = "zh-CN"
     policy: Path | None = None
+    projection_batch_size: int = Field(default=1000, ge=1, le=100_000)
 
     @field_validator("database_url")
     @classmethod

@@ -127,10 +127,18 @@ class ProjectionRunner:
 
     @staticmethod
     def _lock_position(connection: Connection) -> int:
-        # On PostgreSQL a second runner waits here instead of doing the batch twice.
+        """Read the position, holding the lock that makes a second runner wait its turn."""
         query = _position_query()
         if connection.dialect.name == "postgresql":
             query = query.with_for_update()
+        else:
+            # SQLite has no row locks: a write takes the database's write lock first, so
+            # the other runner's batch starts only after this one commits.
+            connection.execute(
+                update(tracking)
+                .where(tracking.c.projection == NAME)
+                .values(position=tracking.c.position)
+            )
         return int(connection.execute(query).scalar_one())
 
     def _read_events(self, after: int) -> list[Positioned]:

@@ -1,0 +1,136 @@
+"""The projection applies every event exactly once: after a rebuild, a race or a kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from adapters.bootstrap import Lastmile, bootstrap
+from adapters.projections.tables import READ_MODEL_TABLES
+from adapters.settings import Settings
+from domain.views import FindingDraft, OrderDraft
+from tests.conftest import ManualClock
+from tests.support.scenario import DEPARTMENT_USER, EVALUATOR, register_basics
+
+
+def dump(lastmile: Lastmile) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read-model row, in a stable order."""
+    with lastmile.records.connect() as connection:
+        return {
+            table.name: sorted(
+                (tuple(map(repr, row)) for row in connection.execute(select(table))),
+            )
+            for table in READ_MODEL_TABLES
+        }
+
+
+def make_history(lastmile: Lastmile, orders: int, findings_per_order: int) -> int:
+    register_basics(lastmile.app)
+    for n in range(orders):
+        drafts = [
+            FindingDraft(str(i), "", f"问题{i}", "过程/预算执行率低", "immediate", "整改")
+            for i in range(1, findings_per_order + 1)
+        ]
+        ids = lastmile.app.issue_order(
+            EVALUATOR, OrderDraft(f"泸财绩〔2025〕{n}号", "LX-2025-PJ-001", "SLJ", drafts)
+        )
+        for finding in ids[::2]:
+            lastmile.app.acknowledge(finding, DEPARTMENT_USER, "张建国")
+    return lastmile.app.recorder.max_notification_id() or 0
+
+
+def test_a_rebuild_equals_the_projection_built_as_events_came(
+    lastmile: Lastmile, clock: ManualClock
+) -> None:
+    register_basics(lastmile.app)
+    for n in range(3):
+        drafts = [FindingDraft("1", "", "问题", "过程", "immediate", "")]
+        (finding,) = lastmile.app.issue_order(
+            EVALUATOR, OrderDraft(f"文号{n}", "LX-2025-PJ-001", "SLJ", drafts)
+        )
+        lastmile.projections.catch_up()
+        clock.advance(days=1)
+        lastmile.app.acknowledge(finding, DEPARTMENT_USER, "张建国")
+        lastmile.projections.catch_up()
+    incremental = dump(lastmile)
+
+    lastmile.projections.rebuild()
+
+    assert dump(lastmile) == incremental
+
+
+def test_two_runners_at_once_apply_each_event_exactly_once(
+    settings: Settings, clock: ManualClock
+) -> None:
+    small_batches = settings.model_copy(update={"projection_batch_size": 7})
+    first, second = bootstrap(small_batches, clock), bootstrap(small_batches, clock)
+    make_history(first, orders=4, findings_per_order=10)
+
+    runners = [threading.Thread(target=s.projections.catch_up) for s in (first, second)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join()
+    raced = dump(first)
+    first.projections.rebuild()
+
+    assert raced == dump(first)
+    first.close()
+    second.close()
+
+
+def test_killing_the_projection_mid_catch_up_loses_and_doubles_nothing(
+    settings: Settings, clock: ManualClock
+) -> None:
+    # Given a log of well over a thousand events
+    lastmile = bootstrap(settings, clock)
+    last = make_history(lastmile, orders=10, findings_per_order=50)
+
+    # When a rebuild in another process is killed with SIGKILL halfway through
+    position_at_kill = _kill_rebuild_midway(settings, last)
+    assert 0 < position_at_kill < last
+
+    # Then resuming finishes the job with the same tables as an uninterrupted run
+    lastmile.projections.catch_up()
+    resumed = dump(lastmile)
+    lastmile.projections.rebuild()
+    assert resumed == dump(lastmile)
+    assert lastmile.projections.position() == last
+    lastmile.close()
+
+
+def _kill_rebuild_midway(settings: Settings, last: int) -> int:
+    env = {
+        **os.environ,
+        "LASTMILE_DATA_DIR": str(settings.data_dir),
+        "LASTMILE_PROJECTION_BATCH_SIZE": "25",
+    }
+    if settings.database_url:
+        env["LASTMILE_DATABASE_URL"] = settings.database_url
+    watcher = bootstrap(settings)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "rebuild"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            position = watcher.projections.position()
+            if last // 4 < position < last:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
+                return watcher.projections.position()
+            time.sleep(0.005)
+        raise AssertionError("the rebuild never reached the middle of the log")
+    finally:
+        process.kill()
+        watcher.close()
