@@ -15,6 +15,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import EnvType
 
+from domain.budget import Suggestion
+from domain.budget_decisions import BudgetDecision, budget_decision_id
 from domain.calendar import WorkingCalendar, local_date
 from domain.command_cache import CommandCache
 from domain.errors import (
@@ -29,11 +31,18 @@ from domain.errors import (
 from domain.findings import Finding, finding_id
 from domain.orders import issue_findings
 from domain.policies import DeadlinePolicy, deadline_for, explicit_deadline
-from domain.readers import department_view, evaluation_view, finding_view, history_entry
+from domain.readers import (
+    budget_decision_view,
+    department_view,
+    evaluation_view,
+    finding_view,
+    history_entry,
+)
 from domain.registry import Department, Evaluation, department_id, evaluation_id
 from domain.transcodings import register_domain_transcodings
 from domain.values import Actor
 from domain.views import (
+    BudgetDecisionView,
     CommandResult,
     DepartmentView,
     EvaluationView,
@@ -393,6 +402,47 @@ class LastmileApplication(Application[UUID]):
         except IntegrityError:
             # Another request created the same natural key between our check and save.
             raise AlreadyExistsError(duplicate_message) from None
+
+    # -- budget linkage (结果应用) ---------------------------------------------------
+
+    def confirm_budget_decision(
+        self,
+        actor: Actor,
+        suggestion: Suggestion,
+        accepted: bool,
+        amount: Decimal | None = None,
+        note: str = "",
+    ) -> UUID:
+        """Confirm or turn down a budget suggestion; once per evaluation and budget year."""
+        self._check_suggestion_facts(suggestion)
+        decision = BudgetDecision.confirm(actor, self.clock(), suggestion, accepted, amount, note)
+        self._save_new(
+            decision,
+            f"The {suggestion.budget_year} budget decision on evaluation "
+            f"{suggestion.evaluation_ref} was already confirmed; it cannot be confirmed twice.",
+        )
+        return decision.id
+
+    def budget_decision(self, budget_year: int, evaluation_ref: str) -> BudgetDecisionView | None:
+        """The decision on an evaluation for a budget year; None while none is confirmed."""
+        try:
+            decision: Aggregate = self.repository.get(
+                budget_decision_id(budget_year, evaluation_ref)
+            )
+        except AggregateNotFoundError:
+            return None
+        return budget_decision_view(decision) if isinstance(decision, BudgetDecision) else None
+
+    def _check_suggestion_facts(self, suggestion: Suggestion) -> None:
+        # Suggestions are computed from read models; refuse one whose evaluation the log
+        # does not hold, or holds with other facts (an evaluation never changes once recorded).
+        recorded = self.evaluation(suggestion.evaluation_ref)
+        facts = ("department", "grade", "score", "budget_amount")
+        if any(getattr(suggestion, f) != getattr(recorded, f) for f in facts):
+            raise ValidationError(
+                f"The suggestion for evaluation {recorded.ref} was computed from facts that "
+                "differ from the recorded evaluation; compute it again."
+            )
 
 
 def _position(recordings: Sequence[Any]) -> int | None:

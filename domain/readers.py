@@ -6,11 +6,13 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+from domain.budget_decisions import BudgetDecision
 from domain.calendar import WorkingCalendar, end_of_day, local_date
 from domain.findings import Finding
 from domain.registry import Department, Evaluation
 from domain.values import Status
 from domain.views import (
+    BudgetDecisionView,
     DepartmentView,
     EvaluationView,
     EvidenceView,
@@ -120,4 +122,20 @@ def evaluation_view(evaluation: Evaluation) -> EvaluationView:
         budget_amount=evaluation.budget_amount,
         score=evaluation.score,
         grade=evaluation.grade.value,
+    )
+
+
+def budget_decision_view(decision: BudgetDecision) -> BudgetDecisionView:
+    return BudgetDecisionView(
+        id=decision.id,
+        budget_year=decision.budget_year,
+        evaluation_ref=decision.evaluation_ref,
+        suggestion=decision.suggestion,
+        accepted=decision.accepted,
+        amount=decision.amount,
+        note=decision.note,
+        confirmed_by=decision.confirmed_by,
+        confirmed_role=decision.confirmed_role,
+        confirmed_at=decision.created_on,
+        covered_finding_ids=decision.covered_finding_ids,
     )

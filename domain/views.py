@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.budget import Suggestion
 from domain.policies import DeadlineCalculation
 
 
@@ -134,3 +135,20 @@ class EvaluationView:
     budget_amount: Decimal
     score: Decimal
     grade: str
+
+
+@dataclass(frozen=True)
+class BudgetDecisionView:
+    """A confirmed decision on one evaluation's budget suggestion for one budget year."""
+
+    id: UUID
+    budget_year: int
+    evaluation_ref: str
+    suggestion: Suggestion  # as confirmed: rule, policy version, inputs, suggested cut
+    accepted: bool
+    amount: Decimal | None  # the cut confirmed; None when the suggestion was turned down
+    note: str
+    confirmed_by: str
+    confirmed_role: str
+    confirmed_at: datetime
+    covered_finding_ids: frozenset[UUID]  # findings not to be counted again this budget year
