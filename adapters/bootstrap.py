@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine
 from adapters.calendar_table import load_holiday_table
 from adapters.eventstore import ChainedApplicationRecorder
 from adapters.integrity import IntegrityReport, verify_log
-from adapters.policy import load_deadline_policy
+from adapters.policy import load_deadline_policy, load_linkage_policy
 from adapters.projections.batch import BatchProjection
 from adapters.projections.ledger import LedgerReducer
 from adapters.projections.queries import ReadModels
@@ -19,6 +19,7 @@ from adapters.projections.runner import ProjectionRunner
 from adapters.settings import Settings
 from adapters.users import UserStore
 from domain.application import Clock, LastmileApplication
+from domain.budget import LinkagePolicy
 from domain.calendar import WorkingCalendar
 
 
@@ -52,6 +53,7 @@ class Lastmile:
     records: Engine
     projections: ProjectionRunner
     read_models: ReadModels
+    linkage_policy: LinkagePolicy
 
     @property
     def recorder(self) -> ChainedApplicationRecorder:
@@ -98,7 +100,8 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
     recorder = app.recorder
     assert isinstance(recorder, ChainedApplicationRecorder)
     read_models = ReadModels(records, app.calendar, recorder)
-    return Lastmile(settings, app, users, records, projections, read_models)
+    linkage = load_linkage_policy(settings.policy)
+    return Lastmile(settings, app, users, records, projections, read_models, linkage)
 
 
 def _psycopg_url(settings: Settings) -> str | None:

@@ -224,16 +224,23 @@ def load_demo(
 ) -> dict[str, list[UUID]]:
     """Register departments, users and evaluations, issue the orders, then live the history."""
     d = list(demo_dates(today))
+    # The data set is written for 2025; it is replayed as the year of its first day, so
+    # the budget-linkage report for next year's budget has something to say.
+    year = str(d[0].year)
     clock.on(d[0], 9)
     for code, name, contact, head in DEPARTMENTS:
         app.register_department(ADMIN, code, name, contact, head)
     for user_name, role, department in USERS:
         add_user(user_name, role, department)
     for evaluation in EVALUATIONS:
-        app.record_evaluation(EVALUATOR, **evaluation)
+        dated = {
+            k: v.replace("2025", year) if isinstance(v, str) else v for k, v in evaluation.items()
+        }
+        app.record_evaluation(EVALUATOR, **{**dated, "year": int(year)})
     issued = {}
     for hour, order in enumerate(ORDERS, start=10):
-        notice = OrderDraft(order.ref, order.evaluation, order.department, order.findings, d[0])
+        ref, evaluation = order.ref.replace("2025", year), order.evaluation.replace("2025", year)
+        notice = OrderDraft(ref, evaluation, order.department, order.findings, d[0])
         clock.on(d[0], hour)
         issued[order.ref] = app.issue_order(EVALUATOR, notice)
     _live(app, clock, d, issued)

@@ -26,9 +26,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
 from adapters.demo import DEMO_PASSWORD, USERS, ScriptClock, load_demo
+from adapters.projections.linkage import budget_linkage
 from adapters.projections.moments import Moment
 from adapters.projections.queries import LedgerFilter
-from adapters.reports.builders import accountability_report, ledger_report, scorecard_report
+from adapters.reports.builders import (
+    accountability_report,
+    ledger_report,
+    linkage_report,
+    scorecard_report,
+)
 from adapters.reports.model import Report
 from adapters.reports.render import FORMATS, render
 from adapters.settings import SettingsError, load_settings
@@ -43,6 +49,7 @@ class ReportKind(StrEnum):
     LEDGER = "ledger"
     DEPARTMENTS = "departments"
     ACCOUNTABILITY = "accountability"
+    BUDGET_LINKAGE = "budget-linkage"
 
 
 cli = typer.Typer(help="Lastmile (整改通): rectification of budget performance findings.")
@@ -229,6 +236,7 @@ def report(
     since: Annotated[datetime | None, typer.Option(help="accountability: first day")] = None,
     until: Annotated[datetime | None, typer.Option(help="accountability: last day")] = None,
     by_person: Annotated[bool, typer.Option(help="accountability: per responsible person")] = False,
+    year: Annotated[int | None, typer.Option(help="budget-linkage: the budget year")] = None,
 ) -> None:
     """Write a report as of a moment; it names the log digest it was built from."""
     if output_format not in FORMATS:
@@ -239,7 +247,8 @@ def report(
         lastmile.projections.catch_up()
         moment = lastmile.read_models.moment(_aware(as_of) or system_clock())
         where = LedgerFilter(department, evaluation, status, overdue=overdue)
-        built = _build(lastmile, kind, moment, where, since, until, by_person)
+        period = (since, until, by_person)
+        built = _build(lastmile, kind, moment, where, period, year or moment.day.year + 1)
         content = render(built, output_format, lastmile.settings.language)
     if output is None:
         sys.stdout.buffer.write(content)
@@ -253,15 +262,18 @@ def _build(
     kind: ReportKind,
     moment: Moment,
     where: LedgerFilter,
-    since: datetime | None,
-    until: datetime | None,
-    by_person: bool,
+    period: tuple[datetime | None, datetime | None, bool],
+    budget_year: int,
 ) -> Report:
     read = lastmile.read_models
     if kind is ReportKind.LEDGER:
         return ledger_report(read, moment, where)
     if kind is ReportKind.DEPARTMENTS:
         return scorecard_report(read, moment)
+    if kind is ReportKind.BUDGET_LINKAGE:
+        found = budget_linkage(read, lastmile.app, lastmile.linkage_policy, budget_year, moment)
+        return linkage_report(found, budget_year, moment)
+    since, until, by_person = period
     last = until.date() if until else moment.day
     first = since.date() if since else last.replace(day=1)
     return accountability_report(read, moment, first, last, by_person)

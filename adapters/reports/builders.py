@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from adapters.projections.linkage import Linkage
 from adapters.projections.moments import Moment
 from adapters.projections.queries import LedgerFilter, ReadModels
 from adapters.projections.scorecard import TOTAL
@@ -171,6 +172,66 @@ def accountability_report(
         notes=notes,
         extra={"since": since.isoformat(), "until": until.isoformat()},
     )
+
+
+LINKAGE_COLUMNS = (
+    Column("evaluation", "评价项目编号", "Evaluation", width=16),
+    Column("title", "评价项目名称", "Title", width=30),
+    Column("department", "单位", "Department", width=8),
+    Column("grade", "评价等级", "Grade", width=6),
+    Column("score", "评价得分", "Score", "decimal", 7),
+    Column("budget_amount", "预算金额(元)", "Budget (yuan)", "decimal", 14),
+    Column("unverified", "截止日未销号问题", "Not verified by cut-off", width=24),
+    Column("suggestion", "结果应用建议", "Suggestion", width=24),
+    Column("cut_amount", "建议调减金额(元)", "Suggested cut (yuan)", "decimal", 14),
+    Column("rule_id", "规则", "Rule", width=14),
+    Column("policy_version", "规则版本", "Policy version", width=8),
+    Column("decision", "财政确认", "Confirmed", width=10),
+    Column("confirmed_amount", "确认金额(元)", "Confirmed amount", "decimal", 14),
+)
+
+
+def linkage_report(linkages: Sequence[Linkage], budget_year: int, moment: Moment) -> Report:
+    rows = [_linkage_row(linkage) for linkage in linkages]
+    notes = (
+        f"{budget_year} 年度预算；评价结果与截止日整改状态按规则表给出建议，须经财政部门确认。",
+        "同一问题在同一预算年度只触发一次调减。",
+    )
+    return _report(
+        "budget-linkage",
+        f"{budget_year}年度结果应用建议",
+        f"Budget linkage {budget_year}",
+        moment,
+        LINKAGE_COLUMNS,
+        rows,
+        notes=notes,
+        extra={"budget_year": budget_year},
+    )
+
+
+def _linkage_row(linkage: Linkage) -> dict[str, Any]:
+    s, decision = linkage.suggestion, linkage.decision
+    status = "待确认" if decision is None else ("已采纳" if decision.accepted else "未采纳")
+    return {
+        "evaluation": s.evaluation_ref,
+        "title": s.evaluation_title,
+        "department": s.department,
+        "grade": s.grade,
+        "score": s.score,
+        "budget_amount": s.budget_amount,
+        "unverified": "、".join(s.unverified),
+        "suggestion": s.text,
+        "action": s.action,
+        "cut_percent": s.cut_percent,
+        "cut_amount": s.cut_amount,
+        "rule_id": s.rule_id,
+        "policy_version": s.policy_version,
+        "basis": s.basis,
+        "inputs": dict(s.inputs),
+        "decision": status,
+        "confirmed_amount": decision.amount if decision else None,
+        "confirmed_by": decision.confirmed_by if decision else None,
+    }
 
 
 def _report(
