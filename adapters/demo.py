@@ -239,8 +239,13 @@ def load_demo(
         app.record_evaluation(EVALUATOR, **{**dated, "year": int(year)})
     issued = {}
     for hour, order in enumerate(ORDERS, start=10):
-        ref, evaluation = order.ref.replace("2025", year), order.evaluation.replace("2025", year)
-        notice = OrderDraft(ref, evaluation, order.department, order.findings, d[0])
+        notice = OrderDraft(
+            order.ref.replace("2025", year),
+            order.evaluation.replace("2025", year),
+            order.department,
+            order.findings,
+            d[0],
+        )
         clock.on(d[0], hour)
         issued[order.ref] = app.issue_order(EVALUATOR, notice)
     _live(app, clock, d, issued)
