@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from adapters.bootstrap import Lastmile
+from adapters.projections.queries import LedgerFilter
 from adapters.projections.scorecard import TOTAL
 from domain.calendar import CHINA_TZ
 from domain.values import Actor, Role
@@ -242,3 +243,69 @@ def test_the_ledger_agrees_with_the_findings_themselves(
             view.rejections,
             view.escalation_level,
         )
+
+
+def test_the_ledger_filters_and_pages(lastmile: Lastmile, clock: ManualClock) -> None:
+    script(lastmile, clock)
+    lastmile.projections.catch_up()
+    read = lastmile.read_models
+    moment = read.moment(at("2025-12-01 12:00"))
+
+    def refs(where: LedgerFilter, page: int = 1, size: int = 50) -> list[str]:
+        return [
+            f"{r['department']}-{r['ref']}" for r in read.ledger(moment, where, page, size).rows
+        ]
+
+    assert refs(LedgerFilter()) == ["JYJ-1", *(f"SLJ-{n}" for n in range(1, 7))]
+    assert refs(LedgerFilter(department="jyj")) == ["JYJ-1"]
+    assert refs(LedgerFilter(status="verified")) == ["SLJ-1", "SLJ-2", "SLJ-3"]
+    assert refs(LedgerFilter(overdue=True)) == ["SLJ-5"]
+    assert refs(LedgerFilter(rectification_class="phased")) == ["SLJ-4"]
+    assert refs(LedgerFilter(text="13号")) == ["JYJ-1"]
+    assert refs(LedgerFilter(text="%")) == []  # a wildcard typed by a user is just a character
+    assert refs(LedgerFilter(), page=2, size=3) == ["SLJ-3", "SLJ-4", "SLJ-5"]
+    assert read.ledger(moment, LedgerFilter(), 1, 3).total == 7
+    late = read.ledger(moment, LedgerFilter(overdue=True)).rows[0]
+    assert (late["overdue_days"], late["evaluation_grade"], late["department_name"]) == (
+        25,
+        "中",
+        "泸溪县水利局",
+    )
+
+
+def test_the_accountability_trail_counts_warnings_and_steps_in_the_period(
+    lastmile: Lastmile, clock: ManualClock
+) -> None:
+    script(lastmile, clock)
+    lastmile.projections.catch_up()
+    read = lastmile.read_models
+    moment = read.moment(at("2025-12-01 12:00"))
+
+    november = read.accountability(
+        moment, at("2025-11-01 00:00").date(), at("2025-11-30 00:00").date()
+    )
+    whole = read.accountability(
+        moment, at("2025-09-01 00:00").date(), at("2025-11-30 00:00").date()
+    )
+
+    slj = {row["department"]: row for row in november}["SLJ"]
+    # November: F5 escalated to level 2 and its head interviewed; nothing fell due
+    assert (slj["findings"], slj["late"]) == (5, 0)
+    assert (slj["escalations"], slj["interviews"], slj["rejections"]) == (
+        {"1": 0, "2": 1, "3": 0},
+        1,
+        0,
+    )
+    slj = {row["department"]: row for row in whole}["SLJ"]
+    # Since September: F2 (verified late) and F5 (never done) missed 10-27; one rejection
+    assert (slj["late"], slj["rejections"], slj["escalations"]["1"]) == (2, 1, 1)
+    finding_trail = read.trail(
+        read.ledger(moment, LedgerFilter(overdue=True)).rows[0]["id"], moment
+    )
+    assert [(e["type"], e["actor"], e["level"]) for e in finding_trail] == [
+        ("Issued", "pingjia.li", None),
+        ("Escalated", "jiandu.zhao", 1),
+        ("Escalated", "jiandu.zhao", 2),
+        ("InterviewRecorded", "jiandu.zhao", None),
+    ]
+    assert finding_trail[1]["text"] == "逾期未签收"
