@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/lastmile demo
+	$(BIN)/lastmile demo --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/ruff format --check .

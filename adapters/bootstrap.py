@@ -10,12 +10,15 @@ from sqlalchemy import Engine, create_engine
 
 from adapters.calendar_table import load_holiday_table
 from adapters.eventstore import ChainedApplicationRecorder
+from adapters.evidence import EvidenceStore, FileEvidenceStore, PostgresEvidenceStore
+from adapters.idempotency import IdempotencyStore
 from adapters.integrity import IntegrityReport, verify_log
 from adapters.policy import load_deadline_policy, load_linkage_policy
 from adapters.projections.batch import BatchProjection
 from adapters.projections.ledger import LedgerReducer
 from adapters.projections.queries import ReadModels
 from adapters.projections.runner import ProjectionRunner
+from adapters.sessions import login_policy
 from adapters.settings import Settings
 from adapters.users import UserStore
 from domain.application import Clock, LastmileApplication
@@ -54,6 +57,8 @@ class Lastmile:
     projections: ProjectionRunner
     read_models: ReadModels
     linkage_policy: LinkagePolicy
+    idempotency: IdempotencyStore
+    evidence: EvidenceStore
 
     @property
     def recorder(self) -> ChainedApplicationRecorder:
@@ -87,7 +92,7 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
         clock=clock,
     )
     records = create_engine(records_url(settings), pool_pre_ping=True)
-    users = UserStore(records)
+    users = UserStore(records, clock, login_policy(settings))
     users.create_tables()
     projections = ProjectionRunner(
         app,
@@ -101,7 +106,21 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
     assert isinstance(recorder, ChainedApplicationRecorder)
     read_models = ReadModels(records, app.calendar, recorder)
     linkage = load_linkage_policy(settings.policy)
-    return Lastmile(settings, app, users, records, projections, read_models, linkage)
+    idempotency = IdempotencyStore(records)
+    idempotency.create_tables()
+    evidence = evidence_store(settings, records)
+    return Lastmile(
+        settings, app, users, records, projections, read_models, linkage, idempotency, evidence
+    )
+
+
+def evidence_store(settings: Settings, records: Engine) -> EvidenceStore:
+    """Evidence files beside the records in PostgreSQL (shared by every API machine), or on disk."""
+    if not settings.uses_postgres:
+        return FileEvidenceStore(settings.data_dir.resolve() / "evidence")
+    store = PostgresEvidenceStore(records)
+    store.create_tables()
+    return store
 
 
 def _psycopg_url(settings: Settings) -> str | None:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     language: Literal["zh-CN", "en"] = "zh-CN"
     policy: Path | None = None
     projection_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    evidence_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)  # per uploaded file
+    session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    login_attempts: int = Field(default=5, ge=1, le=1000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     @field_validator("database_url")
     @classmethod

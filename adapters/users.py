@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from argon2 import PasswordHasher
-from sqlalchemy import Column, Engine, ForeignKey, MetaData, String, Table, select
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Column, Engine, ForeignKey, MetaData, String, Table, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.projections.tables import UTCDateTime
-from domain.errors import AlreadyExistsError, ValidationError
+from adapters.sessions import LoginPolicy, SessionStore, session_hash, sessions_table
+from domain.errors import AlreadyExistsError, NotFoundError, ValidationError
 from domain.values import Role
 
 USER_NAME = re.compile(r"^[\w.@-]{1,64}$")
@@ -57,15 +61,26 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class UserStore:
-    """Who may act, with which role and for which department."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+
+class UserStore:
+    """Who may act, with which role and for which department; their tokens and sessions."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime] = _utc_now,
+        login: LoginPolicy = LoginPolicy(),  # noqa: B008 - frozen, so one shared default is safe
+    ) -> None:
+        self.engine, self.clock = engine, clock
         self.hasher = PasswordHasher()
+        self.sessions = SessionStore(engine, clock, login)
 
     def create_tables(self) -> None:
         metadata.create_all(self.engine)
+        self.sessions.create_tables()
 
     def add(
         self,
@@ -77,7 +92,7 @@ class UserStore:
     ) -> NewUser:
         """Create a user with a first API token; department users must name their department."""
         user = _checked_user(name, role, department, email)
-        token, now = secrets.token_urlsafe(32), datetime.now(UTC)
+        token, now = secrets.token_urlsafe(32), self.clock()
         try:
             with self.engine.begin() as connection:
                 connection.execute(
@@ -104,6 +119,40 @@ class UserStore:
             row = connection.execute(select(users_table).where(users_table.c.name == name)).first()
         return _user(row) if row else None
 
+    def all(self) -> list[User]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(users_table).order_by(users_table.c.name)).all()
+        return [_user(row) for row in rows]
+
+    def issue_token(self, name: str) -> str:
+        """A new API token for the user, shown once; earlier tokens keep working."""
+        token = secrets.token_urlsafe(32)
+        self._existing(name)
+        with self.engine.begin() as connection:
+            connection.execute(
+                tokens_table.insert().values(
+                    token_hash=token_hash(token), user_name=name, created_at=self.clock()
+                )
+            )
+        return token
+
+    def revoke_tokens(self, name: str) -> int:
+        """Revoke every live token of the user at once; returns how many were live."""
+        self._existing(name)
+        revoke = (
+            update(tokens_table)
+            .where(tokens_table.c.user_name == name, tokens_table.c.revoked_at.is_(None))
+            .values(revoked_at=self.clock())
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(revoke).rowcount
+
+    def _existing(self, name: str) -> User:
+        user = self.get(name)
+        if user is None:
+            raise NotFoundError(f"User {name} does not exist.")
+        return user
+
     def by_token(self, token: str) -> User | None:
         query = (
             select(users_table)
@@ -114,6 +163,59 @@ class UserStore:
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         return _user(row) if row else None
+
+    def start_session(self, name: str, password: str, client: str = "unknown") -> str | None:
+        """A browser session id when the password is right, else None.
+
+        Raises LoginLockedError, without looking at the password, after too many failures
+        for this name or from this client.
+        """
+        self.sessions.admit(name, client)
+        with self.engine.connect() as connection:
+            stored = connection.execute(
+                select(users_table.c.password_hash).where(users_table.c.name == name)
+            ).scalar_one_or_none()
+        # Without a user or a password, check a dummy hash anyway: the answer then takes
+        # as long as a real check and so does not tell which user names exist.
+        matches = self._verify(stored or self._dummy_hash, password)
+        if stored is None or not matches:
+            return None
+        if self.hasher.check_needs_rehash(stored):
+            self._set_password_hash(name, self.hasher.hash(password))
+        self.sessions.forget_failures(name)
+        return self.sessions.start(name)
+
+    def by_session(self, session_id: str) -> User | None:
+        query = (
+            select(users_table)
+            .join(sessions_table, sessions_table.c.user_name == users_table.c.name)
+            .where(sessions_table.c.id_hash == session_hash(session_id))
+            .where(sessions_table.c.expires_at > self.clock())
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return _user(row) if row else None
+
+    def end_session(self, session_id: str) -> None:
+        self.sessions.end(session_id)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return self.hasher.hash(secrets.token_urlsafe(32))
+
+    def _set_password_hash(self, name: str, password_hash: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(users_table)
+                .where(users_table.c.name == name)
+                .values(password_hash=password_hash)
+            )
 
 
 def _checked_user(name: str, role: Role, department: str | None, email: str | None) -> User:

@@ -17,6 +17,7 @@ from typing import Annotated, NoReturn
 from uuid import UUID
 
 import typer
+import uvicorn
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import Progress
@@ -38,6 +39,7 @@ from adapters.reports.builders import (
 from adapters.reports.model import Report
 from adapters.reports.render import FORMATS, render
 from adapters.settings import SettingsError, load_settings
+from api.app import create_app
 from domain.application import Clock
 from domain.calendar import CHINA_TZ
 from domain.errors import DomainError, StoreError
@@ -139,6 +141,22 @@ def user_add(
             ensure_ascii=False,
         )
     )
+
+
+@user_cli.command("token")
+def user_token(name: str) -> None:
+    """Issue another API token for a user and print it (shown only once)."""
+    with system() as lastmile:
+        token = lastmile.users.issue_token(name)
+    print(json.dumps({"name": name, "token": token}, ensure_ascii=False))
+
+
+@user_cli.command("revoke")
+def user_revoke(name: str) -> None:
+    """Revoke every API token of a user, effective at once."""
+    with system() as lastmile:
+        revoked = lastmile.users.revoke_tokens(name)
+    print(json.dumps({"name": name, "revoked": revoked}, ensure_ascii=False))
 
 
 @cli.command()
@@ -280,20 +298,53 @@ def _build(
 
 
 @cli.command()
-def demo() -> None:
-    """Load the demo data set (once) and print what it holds."""
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Serve the HTTP API (and keep the read models current) until stopped."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        _fail(str(error), code=2)
+    out.print(f"Lastmile API on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@cli.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="serve the app once loaded")
+    ] = True,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Load the demo data set (once), print what it holds and who can sign in, then serve."""
     now = system_clock()
     clock = ScriptClock(now - timedelta(days=121))
     with system(clock) as lastmile:
         if lastmile.users.get("admin") is not None:
             out.print("The demo data is already loaded (delete the data directory to start over).")
-            return
-        today = now.astimezone(CHINA_TZ).date()
-        issued = load_demo(
-            lastmile.app, clock, today, lambda n, r, d: _demo_user(lastmile, n, r, d)
-        )
-        clock.now = now
-        _print_demo(lastmile, issued)
+        else:
+            today = now.astimezone(CHINA_TZ).date()
+            issued = load_demo(
+                lastmile.app, clock, today, lambda n, r, d: _demo_user(lastmile, n, r, d)
+            )
+            clock.now = now
+            _print_demo(lastmile, issued)
+            lastmile.projections.catch_up()
+        _print_logins(lastmile, f"http://{host}:{port}/")
+    if serve_after:
+        serve(host, port)
+
+
+def _print_logins(lastmile: Lastmile, url: str) -> None:
+    token_column = Column("API token", overflow="fold")
+    table = Table("用户 user", "角色 role", "单位", token_column, title=f"Sign in at {url}")
+    for name, role, department in USERS:
+        table.add_row(name, role.value, department or "", lastmile.users.issue_token(name))
+    out.print(table)
+    out.print(f"Every demo user's password is {DEMO_PASSWORD!r}; the tokens are fresh ones.")
 
 
 def _demo_user(lastmile: Lastmile, name: str, role: Role, department: str | None) -> None:
@@ -319,8 +370,6 @@ def _print_demo(lastmile: Lastmile, issued: dict[str, list[UUID]]) -> None:
             )
     out.print(table)
     out.print("By status: " + ", ".join(f"{k} {n}" for k, n in sorted(states.items())))
-    users = ", ".join(f"{name} ({role.value})" for name, role, _ in USERS)
-    out.print(f"Users, all with the password {DEMO_PASSWORD!r}: {users}")
     out.print(f"Data directory: {lastmile.settings.data_dir.resolve()}")
 
 

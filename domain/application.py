@@ -109,7 +109,12 @@ class LastmileApplication(Application[UUID]):
         return department_view(self._get(Department, department_id(code), f"Department {code}"))
 
     def evaluation(self, ref: str) -> EvaluationView:
-        return evaluation_view(self._get(Evaluation, evaluation_id(ref), f"Evaluation {ref}"))
+        """An evaluation by its number (LX-2025-PJ-001) or its id."""
+        try:
+            key = UUID(ref)
+        except ValueError:
+            key = evaluation_id(ref)
+        return evaluation_view(self._get(Evaluation, key, f"Evaluation {ref}"))
 
     # -- issuing -----------------------------------------------------------------
 

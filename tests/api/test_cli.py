@@ -72,12 +72,12 @@ def test_user_add_refuses_bad_input(run: Run, args: list[str], complaint: str) -
 
 
 def test_demo_loads_once_and_verify_reports_an_intact_log(run: Run) -> None:
-    code, output = run("demo")
+    code, output = run("demo", "--no-serve")
     assert code == 0, output
     for status in ("issued", "acknowledged", "rectified", "verified", "withdrawn"):
         assert status in output
 
-    code, output = run("demo")
+    code, output = run("demo", "--no-serve")
     assert code == 0
     assert "already loaded" in output
 

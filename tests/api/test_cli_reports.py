@@ -38,7 +38,7 @@ def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Run:
 
 @pytest.fixture
 def demo(run: Run) -> Run:
-    code, output = run("demo")
+    code, output = run("demo", "--no-serve")
     assert code == 0, output
     return run
 

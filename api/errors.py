@@ -1,0 +1,124 @@
+"""The one place errors become HTTP problems (application/problem+json, RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import (
+    AlreadyExistsError,
+    ConcurrencyError,
+    DomainError,
+    NotFoundError,
+    SegregationOfDutiesError,
+    StaleVersionError,
+    StoreError,
+    TransitionError,
+    ValidationError,
+)
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger("lastmile.api")
+
+# Most specific first: the first matching class decides the status.
+DOMAIN_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
+    (NotFoundError, 404, "not-found"),
+    (SegregationOfDutiesError, 403, "segregation-of-duties"),
+    (StaleVersionError, 412, "stale-version"),
+    (AlreadyExistsError, 409, "already-exists"),
+    (TransitionError, 409, "not-allowed-now"),
+    (ConcurrencyError, 409, "busy"),
+    (ValidationError, 422, "invalid"),
+)
+TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Changed meanwhile",
+    413: "Too large",
+    415: "Unsupported file type",
+    422: "Invalid input",
+    428: "Precondition required",
+    429: "Too many attempts",
+    500: "Server error",
+}
+
+
+class Problem(Exception):  # noqa: N818 -- named after RFC 9457 "problem details"
+    """An HTTP problem raised by the API layer itself (authentication, uploads, headers)."""
+
+    def __init__(self, status: int, detail: str, code: str, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.code, self.headers = status, detail, code, headers or {}
+
+
+def problem_response(
+    status: int, detail: str, code: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": f"https://lastmile.example/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def status_for(error: DomainError) -> tuple[int, str]:
+    return next(
+        ((s, c) for kind, s, c in DOMAIN_STATUS if isinstance(error, kind)), (422, "invalid")
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        status, code = status_for(error)
+        return problem_response(status, str(error), code)
+
+    @app.exception_handler(Problem)
+    async def api_problem(request: Request, error: Problem) -> JSONResponse:
+        return problem_response(error.status, error.detail, error.code, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [_field_error(e) for e in error.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem_response(
+            422, detail or "The request is not valid.", "invalid", errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = (
+            error.detail if isinstance(error.detail, str) else TITLES.get(error.status_code, "")
+        )
+        return problem_response(
+            error.status_code, detail, "http", dict(error.headers) if error.headers else None
+        )
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, error: StoreError) -> JSONResponse:
+        log.error("event store refused a write: %s", error)
+        return problem_response(
+            500, "The data store refused the change; nothing was saved. An administrator "
+            "has been told (run `lastmile verify`).", "store",
+        )  # fmt: skip
+
+
+def _field_error(error: Any) -> dict[str, str]:
+    if error.get("type") == "json_invalid":
+        where = error.get("ctx", {}).get("error", "")
+        return {"field": "body", "message": f"the body is not valid JSON ({where})".strip()}
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    return {"field": ".".join(location) or "request", "message": str(error.get("msg", "invalid"))}

@@ -1,0 +1,119 @@
+"""Reports as of any moment in every format, and the integrity check of the whole log."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from adapters.projections.linkage import budget_linkage
+from adapters.projections.queries import LedgerFilter
+from adapters.reports.builders import (
+    accountability_report,
+    ledger_report,
+    linkage_report,
+    scorecard_report,
+)
+from adapters.reports.model import Report
+from adapters.reports.render import file_name, media_type, render
+from api.authorization import Action
+from api.deps import AsOf, CurrentUser, LastmileDep, permitted, read_after
+from api.schemas import IntegrityOut
+from domain.values import Actor, Role
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+Format = Literal["json", "csv", "xlsx", "pdf", "html"]
+ReportReader = Annotated[Actor, Depends(permitted(Action.READ_REPORTS))]
+# Every report also waits for `?after=` (read your writes) through this dependency.
+router.dependencies.append(Depends(read_after))
+
+
+def _send(report: Report, fmt: Format, lastmile: LastmileDep) -> Response:
+    content = render(report, fmt, lastmile.settings.language)
+    headers = {"X-Lastmile-Digest": report.digest, "X-Lastmile-Position": str(report.position)}
+    if fmt != "json":
+        headers["Content-Disposition"] = f'attachment; filename="{file_name(report, fmt)}"'
+    return Response(content, media_type=media_type(fmt), headers=headers)
+
+
+@router.get("/reports/ledger")
+def ledger(
+    lastmile: LastmileDep,
+    user: CurrentUser,
+    reader: ReportReader,
+    as_of: AsOf,
+    format: Format = "json",
+    department: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    evaluation: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool | None = None,
+) -> Response:
+    """整改台账: one row per finding; a department user gets its own department's rows."""
+    if user.role is Role.DEPARTMENT:
+        department = user.department
+    moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
+    where = LedgerFilter(department, evaluation, status, overdue=overdue)
+    return _send(ledger_report(lastmile.read_models, moment, where), format, lastmile)
+
+
+@router.get("/reports/departments")
+def departments(
+    lastmile: LastmileDep,
+    reader: ReportReader,
+    as_of: AsOf,
+    format: Format = "json",
+) -> Response:
+    """Department scorecards (整改率, 按期整改率, 逾期, ageing, escalations …)."""
+    moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
+    return _send(scorecard_report(lastmile.read_models, moment), format, lastmile)
+
+
+@router.get("/reports/accountability")
+def accountability(
+    lastmile: LastmileDep,
+    reader: ReportReader,
+    as_of: AsOf,
+    since: date | None = None,
+    until: date | None = None,
+    by_person: bool = False,
+    format: Format = "json",
+) -> Response:
+    """Who was late, how often warned, escalations, interviews and decisions, over a period."""
+    moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
+    last = until or moment.day
+    first = since or last.replace(day=1)
+    report = accountability_report(lastmile.read_models, moment, first, last, by_person)
+    return _send(report, format, lastmile)
+
+
+@router.get("/reports/budget-linkage")
+def budget(
+    lastmile: LastmileDep,
+    reader: ReportReader,
+    as_of: AsOf,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    format: Format = "json",
+) -> Response:
+    """结果应用: a suggestion per evaluation for a budget year, from the versioned rule table."""
+    moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
+    budget_year = year or moment.day.year + 1
+    found = budget_linkage(
+        lastmile.read_models, lastmile.app, lastmile.linkage_policy, budget_year, moment
+    )
+    return _send(linkage_report(found, budget_year, moment), format, lastmile)
+
+
+@router.get("/integrity", response_model=IntegrityOut)
+def integrity(
+    lastmile: LastmileDep, actor: Annotated[Actor, Depends(permitted(Action.VERIFY_INTEGRITY))]
+) -> IntegrityOut:
+    """Walk the whole event log against its hash chain; report the head digest and problems."""
+    report = lastmile.verify()
+    return IntegrityOut(
+        ok=report.ok,
+        events_checked=report.events_checked,
+        head_id=report.head_id,
+        head_digest=report.head_digest,
+        problems=[vars(p) for p in report.problems],
+    )
