@@ -7,10 +7,11 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
 from adapters.settings import Settings
+from api.deps import no_nul_characters
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from api.routes import evidence, findings, health, orders, records, reports, session, users
@@ -51,6 +52,7 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(no_nul_characters)],
     )
     install_error_handlers(app)
     install_metrics(app)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
@@ -64,6 +66,42 @@ def permitted(action: Action) -> Callable[[User], Actor]:
         return Actor(user.name, user.role)
 
     return check
+
+
+async def no_nul_characters(request: Request) -> None:
+    """Refuse NUL in any parameter or JSON string with a 422, on every store alike.
+
+    PostgreSQL text cannot hold it: in a query it was a 500, and in an event the log took it
+    but the read models could never project it.
+    """
+    params = [*request.path_params.items(), *request.query_params.multi_items()]
+    where = next((name for name, value in params if "\x00" in name + str(value)), None)
+    if where is None and request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()
+        if b"\\u0000" in body:  # the only way a valid JSON body can carry a NUL
+            with suppress(ValueError):  # not JSON: the body's own validation answers
+                where = _nul_in(json.loads(body))
+    if where is not None:
+        raise Problem(422, f"{where}: text may not contain the NUL character (\\u0000).", "invalid")
+
+
+def _nul_in(value: Any, at: str = "") -> str | None:
+    """Where in parsed JSON a NUL is (e.g. `findings.0.title`), if anywhere."""
+    if isinstance(value, str):
+        return (at or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        pairs: list[tuple[Any, Any]] = list(value.items())
+    elif isinstance(value, list):
+        pairs = list(enumerate(value))
+    else:
+        return None
+    for key, item in pairs:
+        here = f"{at}.{key}" if at else str(key)
+        if "\x00" in str(key):
+            return here
+        if found := _nul_in(item, here):
+            return found
+    return None
 
 
 def as_of_query(

@@ -120,5 +120,8 @@ def _field_error(error: Any) -> dict[str, str]:
     if error.get("type") == "json_invalid":
         where = error.get("ctx", {}).get("error", "")
         return {"field": "body", "message": f"the body is not valid JSON ({where})".strip()}
-    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-    return {"field": ".".join(location) or "request", "message": str(error.get("msg", "invalid"))}
+    loc = [str(part) for part in error.get("loc", ())]
+    location = [part for part in loc if part not in ("body", "query", "path")]
+    # An error about the body as a whole (missing, not an object) names the body.
+    field = ".".join(location) or (loc[0] if loc else "request")
+    return {"field": field, "message": str(error.get("msg", "invalid"))}
