@@ -18,7 +18,15 @@ from domain.errors import (
     ValidationError,
 )
 from domain.policies import DeadlineCalculation
-from domain.values import Actor, EvidenceItem, RectificationClass, Role, Status, required_text
+from domain.values import (
+    Actor,
+    EvidenceItem,
+    RectificationClass,
+    Role,
+    Status,
+    optional_text,
+    required_text,
+)
 
 FINDING_NAMESPACE = uuid5(NAMESPACE_URL, "https://lastmile.example/findings")
 OPEN_STATUSES = frozenset({Status.ISSUED, Status.ACKNOWLEDGED, Status.RECTIFIED})
@@ -374,7 +382,14 @@ class Finding(Aggregate):
                 f"Extension request {n} asks for {deadline.due_on}, which is not later than "
                 f"the current deadline {self.deadline.due_on}; deny it instead."
             )
-        self._trigger(self.ExtensionGranted, actor, at, n=n, note=note.strip(), deadline=deadline)
+        self._trigger(
+            self.ExtensionGranted,
+            actor,
+            at,
+            n=n,
+            note=optional_text(note, "The note"),
+            deadline=deadline,
+        )
 
     def deny_extension(self, actor: Actor, at: datetime, n: int, note: str) -> None:
         """Deny the pending extension request n (驳回延期), saying why."""
@@ -386,7 +401,7 @@ class Finding(Aggregate):
         """Accept the rectification (核查通过·销号)."""
         self.check_status("verify", Status.RECTIFIED)
         self.check_not_department_actor(actor)
-        self._trigger(self.Verified, actor, at, note=note.strip())
+        self._trigger(self.Verified, actor, at, note=optional_text(note, "The note"))
 
     def reject(self, actor: Actor, at: datetime, reason: str) -> None:
         """Send the rectification back (退回整改), saying why."""
@@ -454,7 +469,13 @@ class Finding(Aggregate):
         """Record an accountability decision (问责处理); needs escalation level 3."""
         self.check_escalation_at_least(3, "record an accountability decision")
         text = required_text(decision, "The decision")
-        self._trigger(self.AccountabilityDecided, actor, at, decision=text, note=note.strip())
+        self._trigger(
+            self.AccountabilityDecided,
+            actor,
+            at,
+            decision=text,
+            note=optional_text(note, "The note"),
+        )
 
     # -- guards -----------------------------------------------------------------
 

@@ -71,7 +71,7 @@ class EvidenceItem:
 
 def required_text(value: str, what: str, max_length: int = 10_000) -> str:
     """Return value stripped, or refuse it when blank or too long."""
-    stripped = value.strip()
+    stripped = _no_nul(value, what).strip()
     if not stripped:
         raise ValidationError(f"{what} is required and may not be blank.")
     if len(stripped) > max_length:
@@ -81,7 +81,14 @@ def required_text(value: str, what: str, max_length: int = 10_000) -> str:
 
 def optional_text(value: str | None, what: str, max_length: int = 10_000) -> str:
     """Return value stripped ('' for None), refusing it when too long."""
-    stripped = (value or "").strip()
+    stripped = _no_nul(value or "", what).strip()
     if len(stripped) > max_length:
         raise ValidationError(f"{what} is {len(stripped)} characters; at most {max_length}.")
     return stripped
+
+
+def _no_nul(value: str, what: str) -> str:
+    # PostgreSQL text cannot hold NUL: the event would be stored but never projected.
+    if "\x00" in value:
+        raise ValidationError(f"{what} may not contain the NUL character.")
+    return value

@@ -115,3 +115,15 @@ def test_a_command_timestamped_before_the_last_event_is_recorded_after_it() -> N
     finding.reopen(EVALUATOR, last.replace(year=last.year - 1), "回头看", NEXT_CYCLE)
 
     assert events(finding)[0].timestamp == last
+
+
+def test_text_with_a_nul_character_is_refused() -> None:
+    # PostgreSQL text cannot hold NUL: such an event would be stored but never projected.
+    finding = acknowledged()
+
+    assert_refused(
+        finding,
+        lambda f: f.report_progress(CLERK, at("2025-10-09 10:00"), "进展\x00", 10),
+        ValidationError,
+        "NUL",
+    )
