@@ -14,6 +14,7 @@ from adapters.settings import Settings
 from api.deps import no_nul_characters
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
+from api.openapi import document_problems
 from api.routes import evidence, findings, health, orders, records, reports, session, users
 from domain.application import Clock
 
@@ -56,12 +57,13 @@ def create_app(
     )
     install_error_handlers(app)
     install_metrics(app)
-    for module in (health, records, orders, findings, reports):
-        app.include_router(module.router)
-    # Routers added by later modules go here.
-    app.include_router(evidence.router)
-    app.include_router(session.router)
-    app.include_router(users.router)
+    routers = [
+        module.router
+        for module in (health, records, orders, findings, reports, evidence, session, users)
+    ]
+    for router in routers:
+        app.include_router(router)
+    document_problems(app, routers)
     return app
 
 

@@ -129,8 +129,18 @@ def read_after(
         ),
     ] = None,
 ) -> None:
-    if after:
-        lastmile.projections.wait_for(after, timeout=5.0)
+    if not after:
+        return
+    # A position past the log's end was never answered by a write: waiting cannot help.
+    end = lastmile.app.recorder.max_notification_id() or 0
+    if after > end:
+        raise Problem(
+            422,
+            f"after: position {after} is past the end of the event log ({end}); "
+            "send the X-Lastmile-Position a write answered with.",
+            "invalid",
+        )
+    lastmile.projections.wait_for(after, timeout=5.0)
 
 
 ReadAfter = Annotated[None, Depends(read_after)]
@@ -139,10 +149,17 @@ ReadAfter = Annotated[None, Depends(read_after)]
 def visible_finding(
     finding_id: UUID, user: CurrentUser, lastmile: LastmileDep, as_of: AsOf
 ) -> FindingView:
-    """The finding, if this user may see it; another department's finding is a plain 404."""
-    view = lastmile.app.finding(finding_id, as_of)
-    if not sees_department(user.role, user.department, view.department):
-        raise NotFoundError(f"Finding {finding_id} does not exist.")
+    """The finding, if this user may see it; another department's finding is a plain 404.
+
+    Both 404s say the same words, so an answer does not tell whether the id exists.
+    """
+    try:
+        view: FindingView | None = lastmile.app.finding(finding_id, as_of)
+    except NotFoundError:
+        view = None
+    if view is None or not sees_department(user.role, user.department, view.department):
+        when = f" as of {as_of.isoformat()}" if as_of else ""
+        raise NotFoundError(f"Finding {finding_id} does not exist{when}.")
     return view
 
 

@@ -100,6 +100,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if isinstance(error.__cause__, UnicodeDecodeError):
+            # FastAPI's vague 400 for a body it could not decode: that is malformed JSON too.
+            message = "the body is not valid JSON (it is not UTF-8 text)"
+            return problem_response(
+                422, f"body: {message}", "invalid", errors=[{"field": "body", "message": message}]
+            )
         detail = (
             error.detail if isinstance(error.detail, str) else TITLES.get(error.status_code, "")
         )

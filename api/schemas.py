@@ -202,6 +202,19 @@ class PageOut(BaseModel):
     rows: list[dict[str, Any]]
 
 
+class ProblemOut(BaseModel):
+    """An error (RFC 9457 problem details); `detail` says what to do about it."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(examples=["stale-version"])
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="For invalid input: each field and what is wrong with it."
+    )
+
+
 class IntegrityOut(BaseModel):
     ok: bool
     events_checked: int

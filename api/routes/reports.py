@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -16,7 +16,7 @@ from adapters.reports.builders import (
     scorecard_report,
 )
 from adapters.reports.model import Report
-from adapters.reports.render import file_name, media_type, render
+from adapters.reports.render import FORMATS, file_name, media_type, render
 from api.authorization import Action
 from api.deps import AsOf, CurrentUser, LastmileDep, permitted, read_after
 from api.schemas import IntegrityOut
@@ -27,6 +27,13 @@ Format = Literal["json", "csv", "xlsx", "pdf", "html"]
 ReportReader = Annotated[Actor, Depends(permitted(Action.READ_REPORTS))]
 # Every report also waits for `?after=` (read your writes) through this dependency.
 router.dependencies.append(Depends(read_after))
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+REPORT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report in the format asked for; JSON has `as_of`, `digest` and `rows`.",
+        "content": {media_type(f).split(";")[0]: {} if f == "json" else BINARY for f in FORMATS},
+    }
+}
 
 
 def _send(report: Report, fmt: Format, lastmile: LastmileDep) -> Response:
@@ -37,7 +44,7 @@ def _send(report: Report, fmt: Format, lastmile: LastmileDep) -> Response:
     return Response(content, media_type=media_type(fmt), headers=headers)
 
 
-@router.get("/reports/ledger")
+@router.get("/reports/ledger", responses=REPORT)
 def ledger(
     lastmile: LastmileDep,
     user: CurrentUser,
@@ -57,7 +64,7 @@ def ledger(
     return _send(ledger_report(lastmile.read_models, moment, where), format, lastmile)
 
 
-@router.get("/reports/departments")
+@router.get("/reports/departments", responses=REPORT)
 def departments(
     lastmile: LastmileDep,
     reader: ReportReader,
@@ -69,7 +76,7 @@ def departments(
     return _send(scorecard_report(lastmile.read_models, moment), format, lastmile)
 
 
-@router.get("/reports/accountability")
+@router.get("/reports/accountability", responses=REPORT)
 def accountability(
     lastmile: LastmileDep,
     reader: ReportReader,
@@ -87,7 +94,7 @@ def accountability(
     return _send(report, format, lastmile)
 
 
-@router.get("/reports/budget-linkage")
+@router.get("/reports/budget-linkage", responses=REPORT)
 def budget(
     lastmile: LastmileDep,
     reader: ReportReader,
