@@ -64,7 +64,15 @@ class Write:
         return respond(self.lastmile, self.user, self.request, self.key, body, act)
 
     def create(self, body: Any, act: Callable[[], tuple[int, Any, dict[str, str]]]) -> JSONResponse:
-        return respond(self.lastmile, self.user, self.request, self.key, body, act)
+        """Run a creation; its answer carries a position that includes what it recorded."""
+
+        def act_and_place() -> tuple[int, Any, dict[str, str]]:
+            status, answer, headers = act()
+            # The log only grows: its head now is at or after our own events.
+            head = self.lastmile.app.recorder.max_notification_id() or 0
+            return status, answer, {**headers, "X-Lastmile-Position": str(head)}
+
+        return respond(self.lastmile, self.user, self.request, self.key, body, act_and_place)
 
 
 def write_context(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from api.authorization import Action
-from api.deps import CurrentUser, LastmileDep, permitted
+from api.deps import permitted
 from api.presenters import finding_out
 from api.schemas import OrderIn, OrderOut
-from api.writes import IdempotencyKey, respond
+from api.writes import WriteDep
 from domain.values import Actor
 from domain.views import FindingDraft, OrderDraft
 
@@ -21,11 +21,8 @@ router = APIRouter(prefix="/api/v1", tags=["orders"])
 @router.post("/orders", status_code=201, response_model=OrderOut)
 def issue_order(
     body: OrderIn,
-    request: Request,
-    lastmile: LastmileDep,
-    user: CurrentUser,
+    write: WriteDep,
     actor: Annotated[Actor, Depends(permitted(Action.ISSUE))],
-    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Issue every finding of an order in one transaction; the same order twice is a 409."""
     draft = OrderDraft(
@@ -42,8 +39,8 @@ def issue_order(
     )
 
     def act() -> tuple[int, object, dict[str, str]]:
-        ids = lastmile.app.issue_order(actor, draft)
-        findings = [finding_out(lastmile.app.finding(i)) for i in ids]
+        ids = write.lastmile.app.issue_order(actor, draft)
+        findings = [finding_out(write.lastmile.app.finding(i)) for i in ids]
         return 201, OrderOut(ref=body.ref, findings=findings), {}
 
-    return respond(lastmile, user, request, idempotency_key, body, act)
+    return write.create(body, act)

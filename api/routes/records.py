@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from api.authorization import Action
-from api.deps import CurrentUser, LastmileDep, permitted
+from api.deps import LastmileDep, permitted
 from api.schemas import DepartmentIn, DepartmentOut, EvaluationIn, EvaluationOut
-from api.writes import IdempotencyKey, respond
+from api.writes import WriteDep
 from domain.values import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["departments and evaluations"])
@@ -19,21 +19,18 @@ router = APIRouter(prefix="/api/v1", tags=["departments and evaluations"])
 @router.post("/departments", status_code=201, response_model=DepartmentOut)
 def add_department(
     body: DepartmentIn,
-    request: Request,
-    lastmile: LastmileDep,
-    user: CurrentUser,
+    write: WriteDep,
     actor: Annotated[Actor, Depends(permitted(Action.MANAGE_DEPARTMENTS))],
-    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Register a department (admin)."""
 
     def act() -> tuple[int, object, dict[str, str]]:
-        view = lastmile.app.register_department(
+        view = write.lastmile.app.register_department(
             actor, body.code, body.name, body.contact_email, body.head_email
         )
         return 201, DepartmentOut(**vars(view)), {"Location": f"/api/v1/departments/{view.code}"}
 
-    return respond(lastmile, user, request, idempotency_key, body, act)
+    return write.create(body, act)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
@@ -49,19 +46,16 @@ def list_departments(
 @router.post("/evaluations", status_code=201, response_model=EvaluationOut)
 def record_evaluation(
     body: EvaluationIn,
-    request: Request,
-    lastmile: LastmileDep,
-    user: CurrentUser,
+    write: WriteDep,
     actor: Annotated[Actor, Depends(permitted(Action.RECORD_EVALUATION))],
-    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record an evaluation; its grade follows from the score (优 ≥90, 良 ≥80, 中 ≥60, 差)."""
 
     def act() -> tuple[int, object, dict[str, str]]:
-        view = lastmile.app.record_evaluation(actor, **body.model_dump())
+        view = write.lastmile.app.record_evaluation(actor, **body.model_dump())
         return 201, EvaluationOut(**vars(view)), {"Location": f"/api/v1/evaluations/{view.id}"}
 
-    return respond(lastmile, user, request, idempotency_key, body, act)
+    return write.create(body, act)
 
 
 @router.get("/evaluations/{ref}", response_model=EvaluationOut)

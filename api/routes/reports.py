@@ -19,6 +19,7 @@ from adapters.reports.model import Report
 from adapters.reports.render import FORMATS, file_name, media_type, render
 from api.authorization import Action
 from api.deps import AsOf, CurrentUser, LastmileDep, permitted, read_after
+from api.errors import Problem
 from api.schemas import IntegrityOut
 from domain.values import Actor, Role
 
@@ -90,6 +91,8 @@ def accountability(
     moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
     last = until or moment.day
     first = since or last.replace(day=1)
+    if first > last:
+        raise Problem(422, f"since ({first}) must not be after until ({last}).", "invalid")
     report = accountability_report(lastmile.read_models, moment, first, last, by_person)
     return _send(report, format, lastmile)
 
