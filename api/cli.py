@@ -339,12 +339,12 @@ def demo(
 
 
 def _print_logins(lastmile: Lastmile, url: str) -> None:
-    token_column = Column("API token", overflow="fold")
-    table = Table("用户 user", "角色 role", "单位", token_column, title=f"Sign in at {url}")
+    out.print(f"\nSign in at {url} — every demo user's password is {DEMO_PASSWORD!r}.")
+    out.print("Or call the API with a fresh token (Authorization: Bearer <token>):")
     for name, role, department in USERS:
-        table.add_row(name, role.value, department or "", lastmile.users.issue_token(name))
-    out.print(table)
-    out.print(f"Every demo user's password is {DEMO_PASSWORD!r}; the tokens are fresh ones.")
+        who = f"{role.value} {department or ''}"
+        # Plain print: a token wrapped by the terminal table could not be copied whole.
+        print(f"  {name:<14} {who:<16} {lastmile.users.issue_token(name)}")
 
 
 def _demo_user(lastmile: Lastmile, name: str, role: Role, department: str | None) -> None:
