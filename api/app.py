@@ -15,7 +15,17 @@ from api.deps import no_nul_characters
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from api.openapi import document_problems
-from api.routes import evidence, findings, health, orders, records, reports, session, users
+from api.routes import (
+    evidence,
+    findings,
+    health,
+    orders,
+    records,
+    reports,
+    rules,
+    session,
+    users,
+)
 from domain.application import Clock
 
 log = logging.getLogger("lastmile.api")
@@ -59,7 +69,7 @@ def create_app(
     install_metrics(app)
     routers = [
         module.router
-        for module in (health, records, orders, findings, reports, evidence, session, users)
+        for module in (health, records, orders, findings, reports, evidence, session, users, rules)
     ]
     for router in routers:
         app.include_router(router)

@@ -109,6 +109,8 @@ READS: dict[tuple[str, str], dict[Who, int]] = {
     ("GET", "/api/v1/me"): EVERYONE,
     ("GET", "/api/v1/users"): ADMIN_ONLY,
     ("GET", "/api/v1/users/{name}"): ADMIN_ONLY,
+    ("GET", "/api/v1/policy"): EVERYONE,
+    ("GET", "/api/v1/calendar/{year}"): EVERYONE,
 }
 # Open to anyone: operators' probes and the browser's sign-in itself (tests/api/test_auth.py).
 PUBLIC = {
@@ -170,7 +172,7 @@ def test_each_read_answers_each_role_as_the_table_says(api: Api) -> None:
     assert upload.status_code == 201
     api.project()
     params = {"finding_id": finding.id, "ref": "LX-2025-PJ-001", "name": Who.SLJ.value,
-              "sha256": upload.json()["sha256"]}  # fmt: skip
+              "sha256": upload.json()["sha256"], "year": 2025}  # fmt: skip
 
     # When each person reads each resource
     actual = {
@@ -297,7 +299,7 @@ def test_an_evaluator_who_acted_for_the_department_may_not_verify(api: Api) -> N
 
 def test_every_endpoint_but_the_public_ones_asks_for_a_token(api: Api) -> None:
     params = {"finding_id": api.finding().id, "ref": "LX-2025-PJ-001", "name": Who.SLJ.value,
-              "sha256": EVIDENCE, "n": 1}  # fmt: skip
+              "sha256": EVIDENCE, "n": 1, "year": 2025}  # fmt: skip
     guarded = [*READS, *((w.method, w.path) for w in WRITES)]
 
     answers = {
