@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -16,10 +16,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from reportlab.pdfgen.canvas import Canvas
+from typer.testing import CliRunner
 
 from adapters.bootstrap import Lastmile
 from adapters.settings import Settings
 from api.app import create_app
+from api.cli import cli
 from domain.values import Actor, Role
 from domain.views import FindingDraft, FindingView, OrderDraft
 from tests.conftest import ManualClock
@@ -164,3 +166,21 @@ def api(settings: Settings, clock: ManualClock) -> Iterator[Api]:
     """The app on each store, its lifespan running; read models are projected on demand."""
     with TestClient(create_app(settings, clock, project_in_background=False)) as client:
         yield start(client)
+
+
+Run = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture
+def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Invoke `lastmile ARGS…` in-process, with the test's store in the environment."""
+    monkeypatch.setenv("LASTMILE_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("LASTMILE_DATABASE_URL", settings.database_url)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(cli, list(args))
+        return result.exit_code, result.output
+
+    return invoke

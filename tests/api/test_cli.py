@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
-from api.cli import cli
-
-Run = Callable[..., tuple[int, str]]
-
-
-@pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Invoke `lastmile ARGS…` with the test's store in the environment."""
-    monkeypatch.setenv("LASTMILE_DATA_DIR", str(settings.data_dir))
-    if settings.database_url:
-        monkeypatch.setenv("LASTMILE_DATABASE_URL", settings.database_url)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str]:
-        result = runner.invoke(cli, list(args))
-        return result.exit_code, result.output
-
-    return invoke
+from tests.api.conftest import Run
 
 
 def test_department_add_registers_once(run: Run) -> None:

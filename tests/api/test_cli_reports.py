@@ -7,33 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
-from api.cli import cli
+from tests.api.conftest import Run
 from tests.conftest import ManualClock
 from tests.support.scenario import DEPARTMENT_USER, issue_order, register_basics
-
-Run = Callable[..., tuple[int, str]]
-
-
-@pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.setenv("LASTMILE_DATA_DIR", str(settings.data_dir))
-    if settings.database_url:
-        monkeypatch.setenv("LASTMILE_DATABASE_URL", settings.database_url)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str]:
-        result = runner.invoke(cli, list(args))
-        return result.exit_code, result.output
-
-    return invoke
 
 
 @pytest.fixture
