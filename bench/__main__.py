@@ -3,7 +3,10 @@
 commands: commands/s as a ratio to raw eventsourcing saves (bench.commands).
 projections: a seeded history of findings; rebuild events/s against a bulk-insert baseline,
 rebuild memory, and scorecard/ledger latencies, latest and as of the past (bench.projections).
-JSON goes to commands.json and projections.json in LASTMILE_BENCH_OUTPUT (default var/bench).
+http: commands/s and latency over HTTP as a ratio to the application's rate, and list and
+scorecard latency over HTTP on a seeded history of --findings findings (bench.http).
+JSON goes to commands.json, projections.json and http.json in LASTMILE_BENCH_OUTPUT
+(default var/bench).
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import os
 import time
 from pathlib import Path
 
-from bench import commands, projection_report, projections
+from bench import commands, http, http_report, projection_report, projections
+from bench.http_commands import CommandPlan
+from bench.http_reads import ReadPlan
 from bench.report import document, notes, table, write_json
 
-BENCHMARKS = ("commands", "projections")
+BENCHMARKS = ("commands", "projections", "http")
 DEFAULT_OUTPUT = Path(os.environ.get("LASTMILE_BENCH_OUTPUT", "var/bench"))
 
 
@@ -24,18 +29,25 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark, not both")
+    parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark only")
     parser.add_argument("--store", choices=list(commands.STORES), action="append", dest="stores")
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT)
     plan, history = commands.Plan(), projections.ProjectionPlan()
+    served, reads = CommandPlan(), ReadPlan()
     group = parser.add_argument_group("commands")
     group.add_argument("--aggregates", type=int, default=plan.aggregates)
     group.add_argument("--writes", type=int, default=plan.writes, help="per round")
     group.add_argument("--rounds", type=int, default=plan.rounds)
     group = parser.add_argument_group("projections")
-    group.add_argument("--findings", type=int, default=history.findings)
+    group.add_argument("--findings", type=int, default=history.findings, help="also http's")
     group.add_argument("--seed", type=int, default=history.seed)
     group.add_argument("--query-runs", type=int, default=history.query_runs)
+    group = parser.add_argument_group("http")
+    group.add_argument("--http-findings", type=int, default=served.findings, help="to report on")
+    group.add_argument("--requests", type=int, default=served.requests, help="per round")
+    group.add_argument("--http-rounds", type=int, default=served.rounds)
+    group.add_argument("--workers", type=int, default=served.workers, help="concurrent clients")
+    group.add_argument("--read-runs", type=int, default=reads.runs, help="timed GETs per path")
     return parser.parse_args()
 
 
@@ -57,6 +69,18 @@ def run_projections(args: argparse.Namespace, stores: list[str]) -> None:
     _write(args.output_dir / "projections.json", projection_report.document(outcomes, plan))
 
 
+def run_http(args: argparse.Namespace, stores: list[str]) -> None:
+    plan = http.HttpPlan(
+        CommandPlan(args.http_findings, args.requests, args.http_rounds, args.workers),
+        ReadPlan(args.findings, args.seed, args.read_runs),
+    )
+    outcomes = http.measure_all(plan, stores, say)
+    print(http_report.tables(outcomes, plan))
+    for line in http_report.NOTES:
+        print(line)
+    _write(args.output_dir / "http.json", http_report.document(outcomes, plan))
+
+
 def say(line: str) -> None:
     print(line, flush=True)
 
@@ -64,7 +88,8 @@ def say(line: str) -> None:
 def main() -> None:
     args = arguments()
     stores = args.stores or list(commands.STORES)
-    for name, run in (("commands", run_commands), ("projections", run_projections)):
+    runs = (("commands", run_commands), ("projections", run_projections), ("http", run_http))
+    for name, run in runs:
         if args.only in (None, name):
             started = time.perf_counter()
             run(args, stores)

@@ -13,7 +13,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -65,7 +65,8 @@ class Generated:
     findings_seconds: float
     first_at: datetime
     last_at: datetime
-    statuses: dict[str, int]
+    statuses: dict[str, int]  # how the findings' stories ended
+    event_types: dict[str, int]  # finding events saved, by type
 
     @property
     def middle(self) -> datetime:
@@ -82,14 +83,18 @@ class SimulatedClock:
         return self.now
 
 
-@dataclass(order=True)
-class _Order:
+@dataclass(frozen=True)
+class PlannedOrder:
+    """An order to issue at its moment."""
+
     at: datetime
-    draft: OrderDraft = field(compare=False)
+    draft: OrderDraft
 
 
-@dataclass
-class _Running:
+@dataclass(frozen=True)
+class Running:
+    """A finding whose story is under way."""
+
     finding: Finding
     steps: Iterator[datetime]
 
@@ -116,6 +121,7 @@ def generate(app: LastmileApplication, clock: SimulatedClock, scale: Scale, say:
         first_at=orders[0].at,
         last_at=simulation.last_at,
         statuses=dict(simulation.statuses.most_common()),
+        event_types=dict(simulation.event_types.most_common()),
     )
 
 
@@ -130,7 +136,9 @@ def register_departments(
 
 
 @dataclass(frozen=True)
-class _Evaluation:
+class RecordedEvaluation:
+    """What orders need to know of an evaluation."""
+
     ref: str
     department: DepartmentSpec
     year: int
@@ -143,7 +151,7 @@ def record_evaluations(
     rng: random.Random,
     departments: list[DepartmentSpec],
     count: int,
-) -> list[_Evaluation]:
+) -> list[RecordedEvaluation]:
     """Evaluations spread over 2024-2025, each recorded on its own day and by an evaluator."""
     recorded = []
     for n in range(count):
@@ -152,13 +160,15 @@ def record_evaluations(
         year = clock.now.astimezone(CHINA_TZ).year
         fields = scenery.evaluation_fields(rng, n, department, year)
         app.record_evaluation(rng.choice(scenery.EVALUATORS), **fields)
-        recorded.append(_Evaluation(str(fields["ref"]), department, year, clock.now))
+        recorded.append(RecordedEvaluation(str(fields["ref"]), department, year, clock.now))
     return recorded
 
 
-def plan_orders(rng: random.Random, evaluations: list[_Evaluation], findings: int) -> list[_Order]:
+def plan_orders(
+    rng: random.Random, evaluations: list[RecordedEvaluation], findings: int
+) -> list[PlannedOrder]:
     """Orders of 3-12 findings on random evaluations, 3-60 days after each, numbered by date."""
-    planned: list[tuple[datetime, _Evaluation, int]] = []
+    planned: list[tuple[datetime, RecordedEvaluation, int]] = []
     remaining = findings
     while remaining > 0:
         evaluation = rng.choice(evaluations)
@@ -173,11 +183,11 @@ def plan_orders(rng: random.Random, evaluations: list[_Evaluation], findings: in
         county, year = evaluation.department.county[0], at.astimezone(CHINA_TZ).year
         numbers[(county, year)] += 1
         ref = f"{county}财绩〔{year}〕{numbers[(county, year)]}号"
-        orders.append(_Order(at, _draft(rng, ref, evaluation, size)))
+        orders.append(PlannedOrder(at, _draft(rng, ref, evaluation, size)))
     return orders
 
 
-def _draft(rng: random.Random, ref: str, evaluation: _Evaluation, size: int) -> OrderDraft:
+def _draft(rng: random.Random, ref: str, evaluation: RecordedEvaluation, size: int) -> OrderDraft:
     drafts = []
     for n in range(1, size + 1):
         description, category, kind, requirement = scenery.problem(rng)
@@ -200,38 +210,41 @@ class Simulation:
         scale: Scale,
         say: Say,
     ) -> None:
-        self.app, self.rng, self.departments, self.scale, self.say = (
-            app, rng, departments, scale, say,
-        )  # fmt: skip
+        self.app = app
+        self.rng = rng
+        self.departments = departments
+        self.scale = scale
+        self.say = say
         self.end = END.astimezone(UTC)
-        self.queue: list[tuple[datetime, int, _Order | _Running]] = []
+        self.queue: list[tuple[datetime, int, PlannedOrder | Running]] = []
         self.sequence = 0
         self.dirty: dict[UUID, Aggregate] = {}
         self.events = 0
         self.issued = 0
         self.statuses: Counter[str] = Counter()
+        self.event_types: Counter[str] = Counter()
         self.last_at = FIRST_DAY
         self.started = time.perf_counter()
 
-    def play(self, orders: list[_Order]) -> None:
+    def play(self, orders: list[PlannedOrder]) -> None:
         for order in orders:
             self._push(order.at, order)
         while self.queue:
             at, _, item = heapq.heappop(self.queue)
-            if at > self.end and isinstance(item, _Running):
+            if at > self.end and isinstance(item, Running):
                 self.statuses[item.finding.status.value] += 1
                 continue
-            if isinstance(item, _Order):
+            if isinstance(item, PlannedOrder):
                 self._issue(item)
             else:
                 self._advance(item)
         self._save()
 
-    def _push(self, at: datetime, item: _Order | _Running) -> None:
+    def _push(self, at: datetime, item: PlannedOrder | Running) -> None:
         self.sequence += 1
         heapq.heappush(self.queue, (at, self.sequence, item))
 
-    def _issue(self, order: _Order) -> None:
+    def _issue(self, order: PlannedOrder) -> None:
         draft = order.draft
         findings = issue_findings(
             scenery.EVALUATORS[0], order.at, draft, draft.department, draft.evaluation,
@@ -240,10 +253,10 @@ class Simulation:
         department = self.departments[draft.department]
         for finding in findings:
             story = Story(finding, department, self.rng, self.app.calendar, self.app.policy)
-            self._advance(_Running(finding, life(story)))
+            self._advance(Running(finding, life(story)))
         self._report_progress(len(findings))
 
-    def _advance(self, running: _Running) -> None:
+    def _advance(self, running: Running) -> None:
         """Do the finding's pending action, then queue its next one."""
         finding = running.finding
         try:
@@ -261,7 +274,9 @@ class Simulation:
 
     def _save(self) -> None:
         if self.dirty:
-            self.events += sum(len(a.pending_events) for a in self.dirty.values())
+            pending = [e for a in self.dirty.values() for e in a.pending_events]
+            self.events += len(pending)
+            self.event_types.update(type(e).__name__ for e in pending)
             self.app.save(*self.dirty.values())
             self.dirty.clear()
 

@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Engine
+
 from adapters.bootstrap import Lastmile, bootstrap
 from adapters.settings import Settings
 from bench.bulk import Baseline, bulk_insert_baseline
@@ -24,6 +26,12 @@ from bench.rss import RebuildRun, rebuild_in_child
 from bench.stores import Store, StoreUnavailableError
 
 LATENCY_GOAL_MS = 200.0
+_POSTGRES = ("autovacuum", "shared_buffers", "work_mem", "jit", "max_parallel_workers_per_gather")
+_SQLITE = ("journal_mode", "synchronous", "cache_size", "page_size", "temp_store")
+SETTINGS = {
+    "postgresql": {name: f"SHOW {name}" for name in _POSTGRES},
+    "sqlite": {name: f"PRAGMA {name}" for name in _SQLITE},
+}
 Say = Callable[[str], None]
 
 
@@ -52,6 +60,7 @@ class ProjectionMeasured:
     latencies: dict[str, Latency]
     as_of: datetime
     seconds: float  # the whole store's run, generation included
+    database: dict[str, str]  # settings that shape these figures
 
     @property
     def baseline_events_per_s(self) -> float:
@@ -92,6 +101,7 @@ def measure(store: Store, plan: ProjectionPlan, say: Say) -> ProjectionMeasured:
     rebuild = rebuild_in_child(store.settings, store.name)
     say(f"rebuilt at {rebuild.events_per_s:,.0f} events/s; timing the reports")
     with system(store.settings) as lastmile:
+        database = database_facts(lastmile.records)
         latencies = measure_reports(lastmile.read_models, generated.middle, plan.query_runs)
         say("timing the bulk-insert baseline")
         window = store.settings.projection_batch_size
@@ -105,6 +115,7 @@ def measure(store: Store, plan: ProjectionPlan, say: Say) -> ProjectionMeasured:
         latencies=latencies,
         as_of=generated.middle,
         seconds=time.perf_counter() - started,
+        database=database,
     )
 
 
@@ -116,6 +127,13 @@ def write_history(settings: Settings, scale: Scale, say: Say) -> Generated:
     total = generated.registry_seconds + generated.findings_seconds
     say(f"wrote {generated.events:,} events for {generated.findings:,} findings in {total:.0f} s")
     return generated
+
+
+def database_facts(engine: Engine) -> dict[str, str]:
+    """The server or file settings that most affect these figures, as the read models see them."""
+    names = SETTINGS[engine.dialect.name]
+    with engine.connect() as connection:
+        return {name: str(connection.exec_driver_sql(names[name]).scalar()) for name in names}
 
 
 @contextmanager

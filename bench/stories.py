@@ -7,18 +7,18 @@ the delays between steps are rough guesses at a county's last mile, not measurem
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from bench import scenery
+from bench import actions, scenery
+from bench.actions import Action
 from bench.scenery import DepartmentSpec
 from domain.calendar import CHINA_TZ, WorkingCalendar, local_date
 from domain.findings import Finding
-from domain.policies import DeadlinePolicy, deadline_for, explicit_deadline
+from domain.policies import DeadlinePolicy
 from domain.values import Actor, Status
 
-Action = Callable[[datetime], object]
 Agenda = list[tuple[datetime, Action]]
 Steps = Generator[datetime, None, None]
 NEVER_ACKNOWLEDGED, LATE_ACKNOWLEDGED = 0.03, 0.12
@@ -104,14 +104,16 @@ def acknowledgement(story: Story) -> Generator[datetime, None, bool]:
     signed = story.after(rng.uniform(4, 15) if late else rng.uniform(0, 3))
     reminded = story.office_hours(f.acknowledge_deadline.due_on)
     agenda = (
-        [(reminded, _reminder(story, "acknowledge_due", "ack-due"))] if reminded < signed else []
+        [(reminded, actions.reminder(story, "acknowledge_due", "ack-due"))]
+        if reminded < signed
+        else []
     )
-    yield from run(story, [*agenda, (signed, _acknowledge(story))])
+    yield from run(story, [*agenda, (signed, actions.acknowledge(story))])
     return True
 
 
 def withdrawal(story: Story) -> Steps:
-    yield from run(story, [(story.after(story.rng.uniform(5, 40)), _withdraw(story))])
+    yield from run(story, [(story.after(story.rng.uniform(5, 40)), actions.withdraw(story))])
 
 
 def rectification(story: Story) -> Steps:
@@ -121,14 +123,14 @@ def rectification(story: Story) -> Steps:
     for chance in (*REJECTED, 0.0):
         reviewed = story.after(story.rng.uniform(1, 18))
         if story.rng.random() >= chance:
-            yield from run(story, [(reviewed, _verify(story))])
+            yield from run(story, [(reviewed, actions.verify(story))])
             return
-        yield from run(story, [(reviewed, _reject(story))])
+        yield from run(story, [(reviewed, actions.reject(story))])
         yield from run(story, rework(story))
 
 
 def reopening(story: Story) -> Steps:
-    yield from run(story, [(story.after(story.rng.uniform(60, 150)), _reopen(story))])
+    yield from run(story, [(story.after(story.rng.uniform(60, 150)), actions.reopen(story))])
 
 
 def work(story: Story) -> Agenda:
@@ -142,10 +144,10 @@ def work(story: Story) -> Agenda:
     low, high = PROGRESS_REPORTS[story.finding.rectification_class.value]
     reports = rng.randint(low, high)
     files = 1 + (rng.random() < SECOND_FILE)
-    agenda += [(_between(story, start, submitted), _progress(story)) for _ in range(reports)]
-    agenda += [(_between(story, start, submitted), _attach(story)) for _ in range(files)]
+    agenda += [(_between(story, start, submitted), actions.progress(story)) for _ in range(reports)]
+    agenda += [(_between(story, start, submitted), actions.attach(story)) for _ in range(files)]
     agenda += pressure(story, due, pressed_from, submitted)
-    return _then(agenda, submitted, _submit(story))
+    return _then(agenda, submitted, actions.submit(story))
 
 
 def rework(story: Story) -> Agenda:
@@ -154,9 +156,9 @@ def rework(story: Story) -> Agenda:
     submitted = story.after(story.rng.uniform(3, 25))
     agenda: Agenda = []
     if story.rng.random() < MORE_EVIDENCE:
-        agenda.append((_between(story, start, submitted), _attach(story)))
+        agenda.append((_between(story, start, submitted), actions.attach(story)))
     agenda += pressure(story, story.finding.deadline.due_on, start, submitted)
-    return _then(agenda, submitted, _submit(story))
+    return _then(agenda, submitted, actions.submit(story))
 
 
 def extension(story: Story, due: date) -> tuple[date, datetime, Agenda]:
@@ -166,8 +168,16 @@ def extension(story: Story, due: date) -> tuple[date, datetime, Agenda]:
     decided = story.after(rng.uniform(2, 6), since=asked)
     wanted = due + timedelta(days=rng.choice((30, 60, 90)))
     if rng.random() >= EXTENSION_GRANTED:
-        return due, story.at, [(asked, _request(story, wanted)), (decided, _deny(story))]
-    return wanted, decided, [(asked, _request(story, wanted)), (decided, _grant(story, wanted))]
+        return (
+            due,
+            story.at,
+            [(asked, actions.request(story, wanted)), (decided, actions.deny(story))],
+        )
+    return (
+        wanted,
+        decided,
+        [(asked, actions.request(story, wanted)), (decided, actions.grant(story, wanted))],
+    )
 
 
 def pressure(story: Story, due: date, since: datetime, until: datetime | None) -> Agenda:
@@ -178,7 +188,7 @@ def pressure(story: Story, due: date, since: datetime, until: datetime | None) -
         if moment <= since or (until is not None and moment >= until):
             continue
         if isinstance(what, str):
-            agenda.append((moment, _reminder(story, what, key)))
+            agenda.append((moment, actions.reminder(story, what, key)))
         else:
             agenda += _escalation(story, what, key, moment, until)
     return agenda
@@ -188,116 +198,13 @@ def _escalation(
     story: Story, level: int, trigger: str, moment: datetime, until: datetime | None
 ) -> Agenda:
     """An automatic escalation, and at levels 2 and 3 the interview or decision that follows."""
-    agenda: Agenda = [(moment, _escalate(story, level, trigger))]
+    agenda: Agenda = [(moment, actions.escalate(story, level, trigger))]
     follow_up = story.after(story.rng.uniform(5, 20), since=moment)
     if level == 2:
-        agenda.append((follow_up, _interview(story)))
+        agenda.append((follow_up, actions.interview(story)))
     elif level == 3:
-        agenda.append((follow_up, _decide(story)))
+        agenda.append((follow_up, actions.decide(story)))
     return [(m, a) for m, a in agenda if until is None or m < until]
-
-
-# -- actions: each binds its arguments now and acts at the moment it is given -------
-
-
-def _acknowledge(story: Story) -> Action:
-    person = story.rng.choice(scenery.PEOPLE)
-    plan = "按期整改，按月报送进展"
-    return lambda at: story.finding.acknowledge(story.department.user, at, person, plan)
-
-
-def _withdraw(story: Story) -> Action:
-    reason = "经复核，该问题系评价报告误列，予以撤销"
-    return lambda at: story.finding.withdraw(story.evaluator(), at, reason)
-
-
-def _request(story: Story, wanted: date) -> Action:
-    def request(at: datetime) -> None:
-        story.finding.request_extension(story.department.user, at, wanted, "施工受汛期影响")
-
-    return request
-
-
-def _grant(story: Story, wanted: date) -> Action:
-    def grant(at: datetime) -> None:
-        f, note = story.finding, "同意延期"
-        deadline = explicit_deadline(wanted, local_date(at), story.calendar, "extension", note)
-        f.grant_extension(story.evaluator(), at, len(f.extensions), note, deadline)
-
-    return grant
-
-
-def _deny(story: Story) -> Action:
-    f = story.finding
-    return lambda at: f.deny_extension(story.evaluator(), at, len(f.extensions), "延期理由不充分")
-
-
-def _escalate(story: Story, level: int, trigger: str) -> Action:
-    reason = f"逾期未整改，自动升级为{('', '督办', '约谈', '问责')[level]}"
-    return lambda at: story.finding.escalate(scenery.SCHEDULER, at, level, reason, trigger)
-
-
-def _interview(story: Story) -> Action:
-    note = "约谈单位主要负责人，明确整改时限"
-    return lambda at: story.finding.record_interview(scenery.SUPERVISOR, at, local_date(at), note)
-
-
-def _decide(story: Story) -> Action:
-    return lambda at: story.finding.decide_accountability(
-        scenery.SUPERVISOR, at, "通报批评", "逾期未整改"
-    )
-
-
-def _reopen(story: Story) -> Action:
-    def reopen(at: datetime) -> None:
-        kind = story.finding.rectification_class.value
-        rule = story.policy.classes[kind]
-        deadline = deadline_for(f"class:{kind}", rule, local_date(at), story.calendar)
-        story.finding.reopen(story.evaluator(), at, "回头看发现问题反弹，重新整改", deadline)
-
-    return reopen
-
-
-def _reminder(story: Story, kind: str, key: str) -> Action:
-    recipients = [story.department.email]
-    return lambda at: story.finding.record_reminder(scenery.SCHEDULER, at, kind, recipients, key)
-
-
-def _progress(story: Story) -> Action:
-    percent = story.rng.randint(10, 90)
-    note = f"已完成整改任务的{percent}%，正在推进剩余工作"
-    return lambda at: story.finding.report_progress(story.department.user, at, note, percent)
-
-
-def _attach(story: Story) -> Action:
-    sha, size = scenery.sha256_of(story.rng), story.rng.randint(20_000, 8_000_000)
-
-    def attach(at: datetime) -> None:
-        user, name = story.department.user, "整改佐证.pdf"
-        story.finding.attach_evidence(user, at, sha, name, size, "application/pdf")
-        story.evidence.append(sha)
-
-    return attach
-
-
-def _submit(story: Story) -> Action:
-    amount = scenery.amount_recovered(story.rng, story.finding.category)
-    rules = story.rng.choice((0, 0, 1, 2))
-
-    def submit(at: datetime) -> None:
-        user, measures = story.department.user, "已按要求完成整改"
-        story.finding.submit_rectification(user, at, measures, story.evidence, amount, rules)
-
-    return submit
-
-
-def _verify(story: Story) -> Action:
-    return lambda at: story.finding.verify(story.evaluator(), at, "整改到位，同意销号")
-
-
-def _reject(story: Story) -> Action:
-    reason = "佐证材料不足以证明整改到位，请补充"
-    return lambda at: story.finding.reject(story.evaluator(), at, reason)
 
 
 # -- moments -------------------------------------------------------------------------
