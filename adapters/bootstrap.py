@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 
 from adapters.calendar_table import load_holiday_table
 from adapters.eventstore import ChainedApplicationRecorder
@@ -44,6 +45,29 @@ def records_url(settings: Settings) -> str:
     if settings.uses_postgres:
         return settings.sqlalchemy_url
     return f"sqlite:///{settings.data_dir.resolve() / 'lastmile.sqlite3'}"
+
+
+def records_engine(settings: Settings) -> Engine:
+    """The engine for users, sessions and read models, tuned for SQLite when embedded."""
+    engine = create_engine(records_url(settings), pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _tune_sqlite)
+    return engine
+
+
+def _tune_sqlite(connection: Any, _record: Any) -> None:
+    # WAL lets API readers and the projecting writer work at once; a larger page cache and
+    # memory-mapped reads keep report scans off the disk; writers wait instead of failing.
+    cursor = connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "cache_size=-65536",
+        "mmap_size=268435456",
+        "temp_store=MEMORY",
+        "busy_timeout=30000",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
 
 
 @dataclass
@@ -91,7 +115,7 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
         policy=load_deadline_policy(settings.policy),
         clock=clock,
     )
-    records = create_engine(records_url(settings), pool_pre_ping=True)
+    records = records_engine(settings)
     users = UserStore(records, clock, login_policy(settings))
     users.create_tables()
     projections = ProjectionRunner(

@@ -140,6 +140,15 @@ def _finding_columns(*, versioned: bool) -> list[Column[Any]]:
     ]
 
 
+SCORECARD_COLUMNS = (
+    "department", "rectification_class", "status", "due_on", "verified_on", "original_due_on",
+    "acknowledged_on", "acknowledge_due_on", "acknowledged_at", "holder", "due_wdn",
+    "held_since_wdn", "verify_due_wdn", "department_overdue_days", "earlier_cycles_overdue_days",
+    "evaluator_overdue_days", "rectification_days", "submissions", "rejections",
+    "extensions_requested", "extensions_granted", "escalations_1", "escalations_2",
+    "escalations_3", "interviews", "decisions", "amount_recovered", "rules_improved",
+)  # fmt: skip
+
 findings = Table(
     "rm_findings",
     metadata,
@@ -147,6 +156,9 @@ findings = Table(
     Index("rm_findings_ledger_order", "department", "order_ref", "ref_sort"),
     Index("rm_findings_status", "status"),
     Index("rm_findings_evaluation", "evaluation"),
+    # Covers every column the scorecard reads, in its grouping order: the scan reads this
+    # narrow index instead of the wide rows (about 2.5x faster at 100,000 findings on SQLite).
+    Index("rm_findings_scorecard", *SCORECARD_COLUMNS),
 )
 
 finding_versions = Table(
