@@ -4,7 +4,8 @@ commands: commands/s as a ratio to raw eventsourcing saves (bench.commands).
 projections: a seeded history of findings; rebuild events/s against a bulk-insert baseline,
 rebuild memory, and scorecard/ledger latencies, latest and as of the past (bench.projections).
 http: commands/s and latency over HTTP as a ratio to the application's rate, and list and
-scorecard latency over HTTP on a seeded history of --findings findings (bench.http).
+scorecard latency over HTTP on a seeded history of --findings findings (bench.http); when
+projections runs too, on the history it wrote (one history per store, not two).
 JSON goes to commands.json, projections.json and http.json in LASTMILE_BENCH_OUTPUT
 (default var/bench).
 """
@@ -61,24 +62,59 @@ def run_commands(args: argparse.Namespace, stores: list[str]) -> None:
 
 
 def run_projections(args: argparse.Namespace, stores: list[str]) -> None:
-    plan = projections.ProjectionPlan(args.findings, args.seed, args.query_runs)
-    outcomes = projections.measure_all(plan, stores, say)
+    plan = _projection_plan(args)
+    _report_projections(args, projections.measure_all(plan, stores, say), plan)
+
+
+def run_http(args: argparse.Namespace, stores: list[str]) -> None:
+    plan = _http_plan(args)
+    _report_http(args, http.measure_all(plan, stores, say), plan)
+
+
+def run_projections_and_http(args: argparse.Namespace, stores: list[str]) -> None:
+    plan, history = _http_plan(args), _projection_plan(args)
+    projected, served = http.measure_with_projections(plan, history, stores, say)
+    _report_projections(args, projected, history)
+    _report_http(args, served, plan)
+
+
+def _projection_plan(args: argparse.Namespace) -> projections.ProjectionPlan:
+    return projections.ProjectionPlan(args.findings, args.seed, args.query_runs)
+
+
+def _http_plan(args: argparse.Namespace) -> http.HttpPlan:
+    return http.HttpPlan(
+        CommandPlan(args.http_findings, args.requests, args.http_rounds, args.workers),
+        ReadPlan(args.findings, args.seed, args.read_runs),
+    )
+
+
+def _report_projections(
+    args: argparse.Namespace,
+    outcomes: list[projections.ProjectionOutcome],
+    plan: projections.ProjectionPlan,
+) -> None:
     print(projection_report.tables(outcomes))
     for line in projection_report.NOTES:
         print(line)
     _write(args.output_dir / "projections.json", projection_report.document(outcomes, plan))
 
 
-def run_http(args: argparse.Namespace, stores: list[str]) -> None:
-    plan = http.HttpPlan(
-        CommandPlan(args.http_findings, args.requests, args.http_rounds, args.workers),
-        ReadPlan(args.findings, args.seed, args.read_runs),
-    )
-    outcomes = http.measure_all(plan, stores, say)
+def _report_http(
+    args: argparse.Namespace, outcomes: list[http.HttpOutcome], plan: http.HttpPlan
+) -> None:
     print(http_report.tables(outcomes, plan))
     for line in http_report.NOTES:
         print(line)
     _write(args.output_dir / "http.json", http_report.document(outcomes, plan))
+
+
+RUNS = {
+    "commands": run_commands,
+    "projections": run_projections,
+    "http": run_http,
+    "projections+http": run_projections_and_http,
+}
 
 
 def say(line: str) -> None:
@@ -88,12 +124,13 @@ def say(line: str) -> None:
 def main() -> None:
     args = arguments()
     stores = args.stores or list(commands.STORES)
-    runs = (("commands", run_commands), ("projections", run_projections), ("http", run_http))
-    for name, run in runs:
-        if args.only in (None, name):
-            started = time.perf_counter()
-            run(args, stores)
-            print(f"{name} benchmark: {time.perf_counter() - started:.0f} s\n", flush=True)
+    chosen = [name for name in BENCHMARKS if args.only in (None, name)]
+    if {"projections", "http"} <= set(chosen):  # one history per store serves both
+        chosen = [*(n for n in chosen if n not in ("projections", "http")), "projections+http"]
+    for name in chosen:
+        started = time.perf_counter()
+        RUNS[name](args, stores)
+        print(f"{name} benchmark: {time.perf_counter() - started:.0f} s\n", flush=True)
 
 
 def _write(path: Path, data: dict[str, object]) -> None:

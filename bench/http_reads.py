@@ -1,9 +1,10 @@
 """Read latencies over HTTP on a seeded history: the findings list and the department scorecard.
 
 The store is filled by the projection benchmark's generator (bench.history, through
-bench.projections.write_history), the API is started on it and left to bring its read models
-up to the end of the log (its own projection runner: what `lastmile rebuild` does), then
-each path is requested one request at a time over a keep-alive connection.
+bench.projections.write_history), or, when both benchmarks run, is the store the projection
+benchmark filled and rebuilt. The API is started on it and left to bring its read models up
+to the end of the log (its own projection runner, as `lastmile rebuild` would), then each
+path is requested one request at a time over a keep-alive connection.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import httpx2
 
 from bench import scenery
-from bench.history import Scale
+from bench.history import Generated, Scale
 from bench.http_setup import add_user
 from bench.loadgen import Percentiles, sequential
 from bench.projections import write_history
@@ -26,6 +27,7 @@ CATCH_UP_TIMEOUT = 3600.0
 LIST = "/api/v1/findings?page=1&size=50"
 SCORECARD = "/api/v1/reports/departments?format=json"
 Say = Callable[[str], None]
+Fill = Callable[[Store], Generated]  # writes a history into the store
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,14 @@ class ReadsMeasured:
         return all(latency.p99 < P99_GOAL_MS for latency in self.latencies.values())
 
 
-def measure_reads(store: Store, plan: ReadPlan, say: Say) -> ReadsMeasured:
-    """Fill the store, serve it, wait for its read models, then time each path."""
-    generated = write_history(store.settings, Scale(findings=plan.findings, seed=plan.seed), say)
+def measure_reads(
+    store: Store, plan: ReadPlan, say: Say, fill: Fill | None = None
+) -> ReadsMeasured:
+    """Fill the store (by default with bench.history), serve it, wait, then time each path."""
+    generated = fill(store) if fill else write_history(store.settings, _scale(plan), say)
     admin = add_user_by_cli(store.settings, "bench.admin", "admin")
     with serving(store.settings) as served:
-        say(f"serving; projecting {generated.events:,} events in the API process")
+        say(f"serving; waiting until its read models hold all {generated.events:,} events")
         caught_up = served.wait_caught_up(CATCH_UP_TIMEOUT, poll=1.0)
         say(f"read models current after {caught_up:.0f} s; timing reads")
         evaluator, department, code = _readers(served, admin)
@@ -79,6 +83,10 @@ def measure_reads(store: Store, plan: ReadPlan, say: Say) -> ReadsMeasured:
         department_findings=total,
         latencies=latencies,
     )
+
+
+def _scale(plan: ReadPlan) -> Scale:
+    return Scale(findings=plan.findings, seed=plan.seed)
 
 
 def _readers(served: Served, admin: str) -> tuple[str, str, str]:

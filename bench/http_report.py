@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -44,7 +45,9 @@ def _store_table(outcome: HttpOutcome, plan: HttpPlan) -> str:
     title = (
         f"{outcome.store} {outcome.version}: HTTP {plan.commands.workers} clients × "
         f"{plan.commands.rounds} rounds of {plan.commands.requests} commands; reads at "
-        f"{r.findings:,} findings / {r.events:,} events (store run {outcome.seconds:.0f} s)"
+        f"{r.findings:,} findings / {r.events:,} events (store run {outcome.seconds:.0f} s; "
+        f"load average {outcome.load[0]:.1f} at its start, {outcome.load[1]:.1f} at its end "
+        f"on {os.cpu_count()} CPUs)"
     )
     rows = [HEADER, *_command_rows(outcome.commands, plan), *_read_rows(r)]
     return f"{title}\n{_grid(rows)}"
@@ -109,6 +112,7 @@ def _entry(outcome: HttpOutcome) -> dict[str, Any]:
         "store": outcome.store,
         "server_version": outcome.version,
         "seconds": round(outcome.seconds, 1),
+        "load_average": list(outcome.load),
         "commands": _commands(outcome),
         "reads": _reads(outcome),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -49,7 +50,8 @@ def _store_table(outcome: ProjectionOutcome) -> str:
     title = (
         f"{outcome.store} {outcome.version}: {g.findings:,} findings, {g.events:,} events "
         f"(written in {g.registry_seconds + g.findings_seconds:.0f} s; "
-        f"whole store run {outcome.seconds:.0f} s)"
+        f"whole store run {outcome.seconds:.0f} s; load average {outcome.load[0]:.1f} at its "
+        f"start, {outcome.load[1]:.1f} at its end on {os.cpu_count()} CPUs)"
     )
     facts = ", ".join(f"{k}={v}" for k, v in outcome.database.items())
     return f"{title}\n{_grid([HEADER, *_rows(outcome)])}\n{outcome.store} settings: {facts}"
@@ -118,6 +120,7 @@ def _entry(outcome: ProjectionOutcome) -> dict[str, Any]:
         "server_version": outcome.version,
         "seconds": round(outcome.seconds, 1),
         "database": outcome.database,
+        "load_average_1min": {"start": outcome.load[0], "end": outcome.load[1]},
         "history": _history(outcome),
         "rebuild": _rebuild(outcome),
         "baseline": _baseline(outcome),

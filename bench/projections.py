@@ -8,6 +8,7 @@ bulk insert of the rows the rebuild produced (bench.bulk) as the rebuild's basel
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -61,6 +62,7 @@ class ProjectionMeasured:
     as_of: datetime
     seconds: float  # the whole store's run, generation included
     database: dict[str, str]  # settings that shape these figures
+    load: tuple[float, float]  # 1-minute load average when the store's run began and ended
 
     @property
     def baseline_events_per_s(self) -> float:
@@ -95,7 +97,7 @@ def measure_store(
 
 
 def measure(store: Store, plan: ProjectionPlan, say: Say) -> ProjectionMeasured:
-    started = time.perf_counter()
+    started, load = time.perf_counter(), os.getloadavg()[0]
     generated = write_history(store.settings, plan.scale, say)
     say(f"rebuilding {generated.events:,} events in a child process")
     rebuild = rebuild_in_child(store.settings, store.name)
@@ -116,6 +118,7 @@ def measure(store: Store, plan: ProjectionPlan, say: Say) -> ProjectionMeasured:
         as_of=generated.middle,
         seconds=time.perf_counter() - started,
         database=database,
+        load=(load, os.getloadavg()[0]),
     )
 
 

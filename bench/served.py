@@ -1,9 +1,15 @@
-"""The real API in a process of its own: `lastmile serve` under uvicorn on a free loopback port."""
+"""The real API in a process of its own: `lastmile serve` under uvicorn on a free loopback port.
+
+To see where a server's time goes, set LASTMILE_BENCH_PYSPY to a directory: each server is
+then sampled by py-spy (`pip install py-spy`) while it runs, only where it holds the GIL,
+into DIRECTORY/server-PORT.txt as collapsed stacks (for grep, flamegraph.pl or speedscope).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +30,7 @@ HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 SERVE = ("-m", "api.cli", "serve")  # `lastmile serve`, as run in production
+PYSPY_ENV = "LASTMILE_BENCH_PYSPY"
 
 
 @dataclass(frozen=True)
@@ -113,9 +120,34 @@ def serving(settings: Settings) -> Iterator[Served]:
         served = Served(f"http://{HOST}:{port}", process, log)
         try:
             _wait_started(served)
-            yield served
+            with _sampled(process, port):
+                yield served
         finally:
             _stop(process)
+
+
+@contextmanager
+def _sampled(process: subprocess.Popen[bytes], port: int) -> Iterator[None]:
+    """py-spy on the server while it serves, when LASTMILE_BENCH_PYSPY names a directory."""
+    directory = os.environ.get(PYSPY_ENV)
+    if not directory:
+        yield
+        return
+    py_spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    if py_spy is None:
+        raise RuntimeError(f"{PYSPY_ENV} is set but py-spy is not installed: pip install py-spy")
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    output = Path(directory) / f"server-{port}.txt"
+    spy = subprocess.Popen(
+        [py_spy, "record", "--pid", str(process.pid), "--gil", "--nonblocking",
+         "--rate", "200", "--format", "raw", "--output", str(output)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        spy.wait(STOP_TIMEOUT)
 
 
 def _wait_started(served: Served) -> None:
