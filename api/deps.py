@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -163,10 +164,21 @@ def visible_finding(
     return view
 
 
-def visible_finding_now(finding_id: UUID, user: CurrentUser, lastmile: LastmileDep) -> FindingView:
-    """The same check for writes, which always act on the finding as it is now."""
-    return visible_finding(finding_id, user, lastmile, None)
+@dataclass(frozen=True)
+class FindingRef:
+    """A finding a write may act on; the command itself loads (or reuses) the rest."""
+
+    id: UUID
+    department: str
+
+
+def visible_finding_now(finding_id: UUID, user: CurrentUser, lastmile: LastmileDep) -> FindingRef:
+    """The same isolation check for writes, without building a view the command rebuilds."""
+    department = lastmile.app.department_of(finding_id)
+    if not sees_department(user.role, user.department, department):
+        raise NotFoundError(f"Finding {finding_id} does not exist.")  # as a missing one
+    return FindingRef(finding_id, department)
 
 
 CurrentFinding = Annotated[FindingView, Depends(visible_finding)]
-FindingNow = Annotated[FindingView, Depends(visible_finding_now)]
+FindingNow = Annotated[FindingRef, Depends(visible_finding_now)]

@@ -55,7 +55,7 @@ class Write:
 
         def act() -> tuple[int, Any, dict[str, str]]:
             result = run(version)
-            view = self.lastmile.app.finding(finding_id)
+            view = result.finding or self.lastmile.app.finding(finding_id)
             headers = {"ETag": f'"{view.version}"'}
             if result.position is not None:
                 headers["X-Lastmile-Position"] = str(result.position)

@@ -338,14 +338,15 @@ class LastmileApplication(Application[UUID]):
                 if cached:
                     continue  # and so must "nothing to do"
                 self._recent.put(finding, aggregate)
-                return CommandResult(aggregate.id, aggregate.version, None)
+                return self._result(aggregate, None)
             recordings = self._save_unless_collided(aggregate, expected_version)
             if recordings is None:
                 if not cached:
                     _back_off(attempt)
                 continue
+            result = self._result(aggregate, _position(recordings))
             self._recent.put(finding, aggregate)
-            return CommandResult(aggregate.id, aggregate.version, _position(recordings))
+            return result
         raise ConcurrencyError(
             f"{_label(aggregate)} is being changed by many users at once; please try again."
         )
@@ -364,6 +365,18 @@ class LastmileApplication(Application[UUID]):
             if expected_version is not None:
                 raise _stale(aggregate, expected_version, stored[0].originator_version) from None
             return None
+
+    def _result(self, aggregate: Finding, position: int | None) -> CommandResult:
+        # Built while the aggregate is still ours alone, before it goes back to the cache.
+        view = finding_view(aggregate, self.clock(), self.calendar)
+        return CommandResult(aggregate.id, aggregate.version, position, view)
+
+    def department_of(self, finding: UUID) -> str:
+        """The department a finding belongs to; it never changes, so a cached copy answers."""
+        recent = self._recent.peek(finding)
+        if recent is not None:
+            return recent.department
+        return self._get(Finding, finding, f"Finding {finding}").department
 
     def _load_for_command(
         self, finding: UUID, expected_version: int | None

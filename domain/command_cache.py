@@ -28,6 +28,11 @@ class CommandCache(Generic[T]):
         with self._lock:
             return self._entries.pop(key, None)
 
+    def peek(self, key: UUID) -> T | None:
+        """Look without taking: only for attributes that never change once set."""
+        with self._lock:
+            return self._entries.get(key)
+
     def put(self, key: UUID, value: T) -> None:
         if self.maxsize <= 0:
             return

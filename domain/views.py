@@ -20,6 +20,7 @@ class CommandResult:
     id: UUID
     version: int
     position: int | None  # notification id of the last event saved; None when nothing changed
+    finding: FindingView | None = None  # the finding right after the command, when one
 
 
 @dataclass(frozen=True)

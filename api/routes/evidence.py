@@ -28,7 +28,7 @@ from api.schemas import EvidenceOut
 from api.writes import WriteDep
 from domain.errors import NotFoundError
 from domain.values import Actor
-from domain.views import CommandResult, FindingView
+from domain.views import CommandResult
 
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file itself
 REFUSED = {413: "too-large", 415: "unsupported-type", 422: "empty-file"}
@@ -101,7 +101,7 @@ def upload_evidence(
         {"sha256": stored.sha256, "name": name},
         finding.id,
         attach,
-        shape=lambda _: _attached(lastmile, finding, stored.sha256),
+        shape=lambda result: _attached(lastmile, result, stored.sha256),
         status=201,
     )
 
@@ -156,9 +156,9 @@ def _store(lastmile: Lastmile, file: UploadFile) -> StoredFile:
         raise Problem(422, str(error), REFUSED[422]) from None
 
 
-def _attached(lastmile: Lastmile, finding: FindingView, sha256: str) -> EvidenceOut:
+def _attached(lastmile: Lastmile, result: CommandResult, sha256: str) -> EvidenceOut:
     """The file as attached to the finding (its first name, if it was attached before)."""
-    view = lastmile.app.finding(finding.id)
+    view = result.finding or lastmile.app.finding(result.id)
     item = next(e for e in view.evidence if e.sha256 == sha256)
     return EvidenceOut(sha256=sha256, name=item.name, size=item.size, media_type=item.media_type)
 
