@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx2
+import psycopg
 
 from bench import scenery
 from bench.history import Generated, Scale
@@ -50,6 +51,7 @@ class ReadsMeasured:
     catch_up_seconds: float
     department: str
     department_findings: int
+    dead_rows: int | None  # PostgreSQL: dead row versions in rm_findings when reads began
     latencies: dict[str, Percentiles]
 
     @property
@@ -68,6 +70,7 @@ def measure_reads(
         caught_up = served.wait_caught_up(CATCH_UP_TIMEOUT, poll=1.0)
         say(f"read models current after {caught_up:.0f} s; timing reads")
         evaluator, department, code = _readers(served, admin)
+        dead = dead_rows(store)
         latencies = {
             "list_evaluator": _timed(served, evaluator, LIST, plan),
             "list_department": _timed(served, department, LIST, plan),
@@ -81,8 +84,20 @@ def measure_reads(
         catch_up_seconds=caught_up,
         department=code,
         department_findings=total,
+        dead_rows=dead,
         latencies=latencies,
     )
+
+
+def dead_rows(store: Store) -> int | None:
+    """Dead row versions in rm_findings (PostgreSQL; None on SQLite): a rebuild updates each
+    finding's row once per event, and until (auto)vacuum runs, scans read them all."""
+    if store.settings.database_url is None:
+        return None
+    query = "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'rm_findings'"
+    with psycopg.connect(store.settings.database_url) as connection:
+        row = connection.execute(query).fetchone()
+    return int(row[0]) if row else None
 
 
 def _scale(plan: ReadPlan) -> Scale:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -50,7 +51,10 @@ def _store_table(outcome: HttpOutcome, plan: HttpPlan) -> str:
         f"on {os.cpu_count()} CPUs)"
     )
     rows = [HEADER, *_command_rows(outcome.commands, plan), *_read_rows(r)]
-    return f"{title}\n{_grid(rows)}"
+    dead = (
+        "" if r.dead_rows is None else f"\nrm_findings dead rows when reads began: {r.dead_rows:,}"
+    )
+    return f"{title}\n{_grid(rows)}{dead}"
 
 
 def _command_rows(c: CommandsMeasured, plan: HttpPlan) -> list[tuple[str, str, str, str]]:
@@ -100,9 +104,24 @@ def document(outcomes: list[HttpOutcome], plan: HttpPlan) -> dict[str, Any]:
         "goals": {"ratio_http_to_app": RATIO_GOAL, "read_p99_ms": P99_GOAL_MS},
         "notes": NOTES,
         "machine": machine_facts(),
+        "code": code_state(),
         "plan": asdict(plan),
         "stores": [_entry(outcome) for outcome in outcomes],
     }
+
+
+def code_state() -> dict[str, Any]:
+    """The commit measured, and whether the working tree had changes on top of it."""
+    try:
+        commit = _git("rev-parse", "HEAD")
+        changed = _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "changes": None}
+    return {"commit": commit, "changes": changed.splitlines()}
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def _entry(outcome: HttpOutcome) -> dict[str, Any]:
@@ -141,6 +160,7 @@ def _reads(m: HttpMeasured) -> dict[str, Any]:
         "read_models_caught_up_seconds": round(r.catch_up_seconds, 1),
         "department": r.department,
         "department_findings": r.department_findings,
+        "rm_findings_dead_rows": r.dead_rows,
         "met": r.met,
         "latencies_ms": {k: _latency(v, P99_GOAL_MS) for k, v in r.latencies.items()},
     }
