@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.routing import Match
 
 
 class Metrics:
@@ -47,8 +46,6 @@ def install_metrics(app: FastAPI) -> None:
 
 def _route_template(request: Request) -> str:
     # Templates, not raw paths: ids in paths would make one time series per finding.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", "other"))
-    return "unmatched"
+    # The router leaves the matched route in the scope, so nothing is matched twice.
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
