@@ -1,4 +1,8 @@
-"""Run the rebuild in a child process and sample its resident memory every 0.2 s."""
+"""Run the rebuild in a child process and sample its resident memory every 0.2 s.
+
+Each sample splits VmRSS into RssAnon (the process's own heap) and RssFile (file pages mapped
+into it, such as SQLite's memory-mapped database), which the kernel can drop when it needs to.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 INTERVAL = 0.2
 PEAK_GOAL_MB = 300.0
 FLAT_GOAL = 1.2  # peak in the second half at most this many times the first half's
+FIELDS = ("VmRSS", "RssAnon", "RssFile")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Resident memory at one moment, in MB: all of it, the heap's part, mapped files' part."""
+
+    at: float
+    rss_mb: float
+    anon_mb: float
+    file_mb: float
 
 
 @dataclass(frozen=True)
@@ -28,7 +43,15 @@ class RebuildRun:
     seconds: float
     peak_mb: float  # the child's own high-water mark
     rss_at_start_mb: float | None
-    samples: tuple[tuple[float, float], ...]  # (seconds since the rebuild started, MB)
+    samples: tuple[Sample, ...]  # seconds since the rebuild started, then MB
+
+    @property
+    def peak_anon_mb(self) -> float | None:
+        return max((s.anon_mb for s in self.samples), default=None)
+
+    @property
+    def peak_file_mb(self) -> float | None:
+        return max((s.file_mb for s in self.samples), default=None)
 
     @property
     def events_per_s(self) -> float:
@@ -38,8 +61,8 @@ class RebuildRun:
     def halves(self) -> tuple[float, float] | None:
         """Peak MB in the first and second half of the rebuild; None with too few samples."""
         middle = self.seconds / 2
-        first = [mb for t, mb in self.samples if t <= middle]
-        second = [mb for t, mb in self.samples if t > middle]
+        first = [s.rss_mb for s in self.samples if s.at <= middle]
+        second = [s.rss_mb for s in self.samples if s.at > middle]
         return (max(first), max(second)) if first and second else None
 
     @property
@@ -83,30 +106,34 @@ def rebuild_in_child(settings: Settings, label: str) -> RebuildRun:
     return _run(json.loads(output.strip().splitlines()[-1]), samples)
 
 
-def sample_rss(child: subprocess.Popen[str]) -> list[tuple[float, int]]:
-    """(monotonic time, VmRSS kB) every INTERVAL seconds while the child runs."""
+def sample_rss(child: subprocess.Popen[str]) -> list[Sample]:
+    """A Sample (on the monotonic clock) every INTERVAL seconds while the child runs."""
     status = Path(f"/proc/{child.pid}/status")
     samples = []
     while child.poll() is None:
-        kb = _vm_rss(status)
+        kb = _memory_kb(status)
         if kb is not None:
-            samples.append((time.monotonic(), kb))
+            samples.append(Sample(time.monotonic(), *(kb[f] / 1024 for f in FIELDS)))
         time.sleep(INTERVAL)
     return samples
 
 
-def _vm_rss(status: Path) -> int | None:
+def _memory_kb(status: Path) -> dict[str, int] | None:
     try:
-        text = status.read_text()
+        lines = status.read_text().splitlines()
     except OSError:
         return None  # not Linux, or the child has just gone
-    line = next((x for x in text.splitlines() if x.startswith("VmRSS:")), None)
-    return int(line.split()[1]) if line else None
+    found = {f: int(x.split()[1]) for x in lines for f in FIELDS if x.startswith(f"{f}:")}
+    return found if len(found) == len(FIELDS) else None
 
 
-def _run(report: dict[str, Any], samples: list[tuple[float, int]]) -> RebuildRun:
+def _run(report: dict[str, Any], samples: list[Sample]) -> RebuildRun:
     started, finished = float(report["started"]), float(report["finished"])
-    during = tuple((t - started, kb / 1024) for t, kb in samples if started <= t <= finished)
+    during = tuple(
+        Sample(s.at - started, s.rss_mb, s.anon_mb, s.file_mb)
+        for s in samples
+        if started <= s.at <= finished
+    )
     at_start = report.get("rss_at_start_kb")
     return RebuildRun(
         events=int(report["events"]),
