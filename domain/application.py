@@ -281,6 +281,15 @@ class LastmileApplication(Application[UUID]):
             finding, lambda f, at: f.record_reminder(actor, at, kind, recipients, key), **kw
         )
 
+    def record_notification_failure(
+        self, finding: UUID, actor: Actor, recipient: str, subject: str, error: str, about: str
+    ) -> CommandResult:
+        """Record that a mail about the finding was given up on (permanent delivery failure)."""
+        return self._act(
+            finding,
+            lambda f, at: f.record_notification_failure(actor, at, recipient, subject, error, about),
+        )
+
     def record_interview(
         self, finding: UUID, actor: Actor, held_on: date, note: str, **kw: Any
     ) -> CommandResult:

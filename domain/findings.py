@@ -205,6 +205,18 @@ class Finding(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.reminder_keys.add(self.key)
 
+    class NotificationFailed(Event):
+        """An e-mail about this finding could not be delivered, after every retry."""
+
+        TOPIC = "lastmile:Finding.NotificationFailed"
+        recipient: str
+        subject: str
+        error: str
+        about: str  # the event the mail was about, e.g. "ReminderSent v7"
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.failed_notifications += 1
+
     class InterviewRecorded(Event):
         TOPIC = "lastmile:Finding.InterviewRecorded"
         held_on: date
@@ -283,6 +295,7 @@ class Finding(Aggregate):
         self.reminder_keys: set[str] = set()
         self.interviews = 0
         self.decisions = 0
+        self.failed_notifications = 0
         self.amount_recovered = Decimal("0")
         self.rules_improved = 0
         self.department_actors: set[str] = set()
@@ -457,6 +470,20 @@ class Finding(Aggregate):
             kind=required_text(kind, "The reminder kind", 100),
             recipients=tuple(recipients),
             key=key,
+        )
+
+    def record_notification_failure(
+        self, actor: Actor, at: datetime, recipient: str, subject: str, error: str, about: str
+    ) -> None:
+        """Record on the trail that a mail was never delivered; allowed in every status."""
+        self._trigger(
+            self.NotificationFailed,
+            actor,
+            at,
+            recipient=required_text(recipient, "The recipient", 254),
+            subject=required_text(subject, "The subject", 500),
+            error=required_text(error, "The delivery error", 2000),
+            about=required_text(about, "The event the mail was about", 100),
         )
 
     def record_interview(self, actor: Actor, at: datetime, held_on: date, note: str) -> None:
