@@ -22,6 +22,8 @@ from adapters.projections.runner import ProjectionRunner
 from adapters.sessions import login_policy
 from adapters.settings import Settings
 from adapters.users import UserStore
+from adapters.worker.mail import MailJobs, mail_jobs
+from adapters.worker.status import OutboxGauge, WorkerStatus
 from domain.application import Clock, LastmileApplication
 from domain.budget import LinkagePolicy
 from domain.calendar import WorkingCalendar
@@ -83,6 +85,9 @@ class Lastmile:
     linkage_policy: LinkagePolicy
     idempotency: IdempotencyStore
     evidence: EvidenceStore
+    worker_status: WorkerStatus  # the worker's heartbeat, read by /healthz and /metrics
+    outbox: OutboxGauge  # pending and failed mail counts
+    mail: MailJobs | None = None  # the worker's mail jobs, when notifications can send
 
     @property
     def recorder(self) -> ChainedApplicationRecorder:
@@ -133,9 +138,13 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
     idempotency = IdempotencyStore(records)
     idempotency.create_tables()
     evidence = evidence_store(settings, records)
+    worker_status = WorkerStatus(records, clock)
+    worker_status.create_tables()
     return Lastmile(
-        settings, app, users, records, projections, read_models, linkage, idempotency, evidence
-    )
+        settings, app, users, records, projections, read_models, linkage, idempotency, evidence,
+        worker_status=worker_status, outbox=OutboxGauge(records),
+        mail=mail_jobs(settings, app, users, read_models),
+    )  # fmt: skip
 
 
 def evidence_store(settings: Settings, records: Engine) -> EvidenceStore:

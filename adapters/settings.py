@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -36,6 +37,26 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=8, ge=1, le=24 * 30)
     login_attempts: int = Field(default=5, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # The worker (docs/worker.md). Fractions are allowed so tests can scan every few seconds.
+    scan_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    mail_derive_seconds: float = Field(default=15, gt=0, le=3600)
+    mail_send_seconds: float = Field(default=30, gt=0, le=3600)
+    digest_time: time | None = time(8, 30)  # China time; empty: no daily digest
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _digest_time(cls, value: Any) -> Any:
+        if value is None or isinstance(value, time):
+            return value
+        text = str(value).strip()
+        if not text:
+            return None
+        hours, _, minutes = text.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+            raise ValueError(f"must be a time of day like 08:30 (China time), not {text!r}")
+        if int(hours) > 23 or int(minutes) > 59:
+            raise ValueError(f"{text!r} is not a time of day")
+        return time(int(hours), int(minutes))
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +81,13 @@ class Settings(BaseSettings):
     @property
     def uses_postgres(self) -> bool:
         return self.database_url is not None
+
+    @property
+    def psycopg_url(self) -> str | None:
+        """The PostgreSQL URL as psycopg (libpq) takes it; None for the embedded store."""
+        if self.database_url is None:
+            return None
+        return self.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
 from adapters.settings import Settings
+from api import ui
 from api.deps import no_nul_characters
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
@@ -19,6 +20,7 @@ from api.routes import (
     evidence,
     findings,
     health,
+    imports,
     orders,
     records,
     reports,
@@ -69,11 +71,24 @@ def create_app(
     install_metrics(app)
     routers = [
         module.router
-        for module in (health, records, orders, findings, reports, evidence, session, users, rules)
+        for module in (
+            health,
+            records,
+            orders,
+            imports,
+            findings,
+            reports,
+            evidence,
+            session,
+            users,
+            rules,
+        )
     ]
     for router in routers:
         app.include_router(router)
     document_problems(app, routers)
+    app.include_router(ui.pages())
+    app.mount("/static", ui.static_files(), name="static")
     return app
 
 

@@ -15,6 +15,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage users"
     RECORD_EVALUATION = "record evaluations"
     ISSUE = "issue orders"
+    IMPORT_LEDGER = "import ledgers"
     ACKNOWLEDGE = "sign for findings"
     REPORT_PROGRESS = "report progress"
     ATTACH_EVIDENCE = "upload evidence"
@@ -37,6 +38,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_USERS: frozenset({A}),
     Action.RECORD_EVALUATION: frozenset({E}),
     Action.ISSUE: frozenset({E}),
+    Action.IMPORT_LEDGER: frozenset({E}),  # records evaluations and issues orders
     Action.ACKNOWLEDGE: frozenset({D}),
     Action.REPORT_PROGRESS: frozenset({D}),
     Action.ATTACH_EVIDENCE: frozenset({D}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import signal
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 from uuid import UUID
 
 import typer
@@ -39,6 +40,11 @@ from adapters.reports.builders import (
 from adapters.reports.model import Report
 from adapters.reports.render import FORMATS, render
 from adapters.settings import SettingsError, load_settings
+from adapters.worker.lock import WorkerLockError, worker_lock
+from adapters.worker.logs import structured_logging
+from adapters.worker.mail import MailJobs
+from adapters.worker.scan import ScanReport, scan
+from adapters.worker.service import WorkerService
 from api.app import create_app
 from domain.application import Clock
 from domain.calendar import CHINA_TZ
@@ -215,16 +221,99 @@ def finding_history(finding: UUID) -> None:
 
 @cli.command()
 def worker() -> None:
-    """Keep the read models up to date until stopped (Ctrl-C or SIGTERM)."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with system() as lastmile:
-        out.print(f"Projecting events from position {lastmile.projections.position()} …")
+    """Run projections, the reminder ladder and mail until stopped (SIGTERM or Ctrl-C).
+
+    A second worker on the same database waits for the first one's lock, saying so.
+    """
+    stop = _stop_on_signals()
+    with structured_logging(), system() as lastmile:
         try:
-            lastmile.projections.run_forever(stop)
-        except KeyboardInterrupt:
-            stop.set()
-    out.print("Stopped.")
+            with worker_lock(lastmile.settings, stop=stop) as held:
+                service = WorkerService(lastmile, held)
+                service.run(stop)
+        except WorkerLockError as error:
+            if stop.is_set():
+                return  # stopped while waiting for the lock: nothing to clean up
+            _fail(str(error), code=1)
+    if service.lost_lock is not None:
+        _fail(str(service.lost_lock), code=1)
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM and Ctrl-C ask for a clean stop: running jobs finish, the lock is released."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+@cli.command()
+def tick(
+    now: Annotated[
+        str | None,
+        typer.Option(help="ISO moment that has passed, e.g. 2025-10-31T09:00 (China time)"),
+    ] = None,
+    wait: Annotated[
+        float | None, typer.Option(help="seconds to wait for the worker lock (default: no limit)")
+    ] = None,
+) -> None:
+    """Run the scheduler's scan once as of a moment, then derive and send due mail once."""
+    moment = _past_moment(now)
+    with structured_logging(), system(lambda: moment) as lastmile:
+        try:
+            with worker_lock(lastmile.settings, timeout=wait):
+                report = scan(lastmile, moment)
+                mail = _mail_once(lastmile.mail)
+        except WorkerLockError as error:
+            _fail(str(error), code=3)
+    print(json.dumps(_tick_summary(report, mail), ensure_ascii=False, default=str))
+    if report.failures:
+        raise typer.Exit(1)
+
+
+def _past_moment(text: str | None) -> datetime:
+    if text is None:
+        return system_clock()
+    try:
+        moment = _aware(datetime.fromisoformat(text))
+    except ValueError:
+        _fail(f"--now {text!r} is not an ISO date-time, e.g. 2025-10-31T09:00", code=2)
+    assert moment is not None
+    current = system_clock()
+    if moment > current:
+        _fail(
+            f"--now {moment.isoformat()} is in the future (it is now "
+            f"{current.astimezone(CHINA_TZ).isoformat(timespec='seconds')}); "
+            "tick replays a moment that has passed, it cannot record events ahead of time.",
+            code=2,
+        )
+    return moment
+
+
+def _mail_once(mail: MailJobs | None) -> dict[str, Any] | None:
+    if mail is None or mail.send is None:
+        return None  # no SMTP server configured: mail stays in the outbox
+    return {"derived": _plain(mail.derive()), "sent": _plain(mail.send())}
+
+
+def _tick_summary(report: ScanReport, mail: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "as_of": report.moment.isoformat(),
+        "projected": report.projected,
+        "candidates": report.candidates,
+        "due": report.due,
+        "changed": report.changed,
+        "events": report.events,
+        "failures": [{"finding": str(f.finding), "error": f.error} for f in report.failures],
+        "seconds": round(report.seconds, 3),
+        "mail": mail,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
 
 
 @cli.command()
@@ -377,6 +466,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=CHINA_TZ)  # people type China time
+
+
+from api.cli_import import import_ledger  # noqa: E402 -- registered beside its import
+
+cli.command("import")(import_ledger)
 
 
 def main() -> None:

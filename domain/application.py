@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -29,10 +31,13 @@ from domain.errors import (
     ValidationError,
 )
 from domain.findings import Finding, finding_id
+from domain.ladder import due_steps
+from domain.ledger import LedgerFacts, LedgerRefusedError, ledger_finding_ids, plan_ledger
 from domain.orders import issue_findings
 from domain.policies import DeadlinePolicy, deadline_for, explicit_deadline
 from domain.readers import (
     budget_decision_view,
+    clock_state,
     department_view,
     evaluation_view,
     finding_view,
@@ -40,7 +45,7 @@ from domain.readers import (
 )
 from domain.registry import Department, Evaluation, department_id, evaluation_id
 from domain.transcodings import register_domain_transcodings
-from domain.values import Actor
+from domain.values import Actor, Role
 from domain.views import (
     BudgetDecisionView,
     CommandResult,
@@ -48,6 +53,8 @@ from domain.views import (
     EvaluationView,
     FindingView,
     HistoryEntry,
+    ImportResult,
+    LedgerDraft,
     OrderDraft,
 )
 
@@ -58,6 +65,8 @@ A = TypeVar("A", bound=Aggregate)
 MAX_ATTEMPTS = 100
 # Findings kept after a save so the next command on them skips the reload (see CommandCache).
 COMMAND_CACHE_SIZE = 4096
+# Who records the ladder's reminders and automatic escalations on the trail.
+LADDER_ACTOR = Actor("system:scheduler", Role.SYSTEM)
 
 
 class LastmileApplication(Application[UUID]):
@@ -134,6 +143,39 @@ class LastmileApplication(Application[UUID]):
                 )
         self._save_new_all(findings, f"Order {order.ref} was already issued.")
         return [f.id for f in findings]
+
+    def import_ledger(
+        self, actor: Actor, ledger: LedgerDraft, *, dry_run: bool = False
+    ) -> ImportResult:
+        """Record a ledger's new evaluations and issue all its orders in one save, or nothing.
+
+        Raises LedgerRefusedError naming every problem; a dry run judges the same and saves none.
+        """
+        facts = self._ledger_facts(ledger)
+        plan = plan_ledger(actor, self.clock(), ledger, facts, self.calendar, self.policy)
+        if plan.problems:
+            raise LedgerRefusedError(plan.problems)
+        if not dry_run:
+            self._save_new_all(
+                plan.aggregates, "Part of this ledger was recorded meanwhile; nothing was saved."
+            )
+        return replace(plan.result, dry_run=dry_run)
+
+    def _ledger_facts(self, ledger: LedgerDraft) -> LedgerFacts:
+        named = [o.department for o in ledger.orders] + [e.department for e in ledger.evaluations]
+        codes = {code.strip().upper() for code in named}
+        refs = {o.evaluation.strip() for o in ledger.orders} | {
+            e.ref.strip() for e in ledger.evaluations
+        }
+        recorded = {}
+        for ref in refs:
+            with suppress(NotFoundError):
+                recorded[ref] = self.evaluation(ref)
+        return LedgerFacts(
+            departments=frozenset(c for c in codes if department_id(c) in self.repository),
+            evaluations=recorded,
+            issued=frozenset(i for i in ledger_finding_ids(ledger) if i in self.repository),
+        )
 
     # -- department commands -------------------------------------------------------
 
@@ -287,8 +329,21 @@ class LastmileApplication(Application[UUID]):
         """Record that a mail about the finding was given up on (permanent delivery failure)."""
         return self._act(
             finding,
-            lambda f, at: f.record_notification_failure(actor, at, recipient, subject, error, about),
+            lambda f, at: f.record_notification_failure(
+                actor, at, recipient, subject, error, about
+            ),
         )
+
+    def climb_ladder(self, finding: UUID) -> CommandResult:
+        """Record the reminders and escalations due now (PRODUCT.md §5), each only once."""
+
+        def climb(f: Finding, at: datetime) -> None:
+            # Decided on the aggregate as loaded, so a stale read model cannot mislead it.
+            state = clock_state(f, at, self.calendar)
+            steps = due_steps(state, local_date(at), self.policy.ladder, self.calendar)
+            f.record_steps(LADDER_ACTOR, at, steps)
+
+        return self._act(finding, climb)
 
     def record_interview(
         self, finding: UUID, actor: Actor, held_on: date, note: str, **kw: Any

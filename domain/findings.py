@@ -17,6 +17,7 @@ from domain.errors import (
     TransitionError,
     ValidationError,
 )
+from domain.ladder import Step
 from domain.policies import DeadlineCalculation
 from domain.values import (
     Actor,
@@ -471,6 +472,15 @@ class Finding(Aggregate):
             recipients=tuple(recipients),
             key=key,
         )
+
+    def record_steps(self, actor: Actor, at: datetime, steps: Sequence[Step]) -> None:
+        """Record the ladder's due steps: reminders once per key, escalations once per level."""
+        for step in steps:
+            if step.level is None:
+                recipients = [r.value for r in step.recipients]
+                self.record_reminder(actor, at, step.kind, recipients, step.key)
+            else:
+                self.escalate(actor, at, step.level, step.reason, trigger=step.trigger)
 
     def record_notification_failure(
         self, actor: Actor, at: datetime, recipient: str, subject: str, error: str, about: str

@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.calendar import WorkingCalendar
+
+if TYPE_CHECKING:
+    from domain.ladder import LadderPolicy
 
 CLASS_NAMES = ("immediate", "phased", "long_term")
 _RULE_KEYS = frozenset({"unit", "count", "basis"})
@@ -56,20 +59,25 @@ class DeadlinePolicy:
     classes: Mapping[str, DeadlineRule]
     verification: DeadlineRule
     long_term_progress_every_months: int
+    ladder: LadderPolicy  # [reminders] and [escalation]: PRODUCT.md §5
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> DeadlinePolicy:
         """Parse the mapping loaded from the policy file; other top-level sections are ignored."""
+        # The ladder builds on the rules of this module, so it can only be imported here.
+        from domain.ladder import LadderPolicy
+
         version = data.get("version")
         if not isinstance(version, str) or not version.strip():
             raise PolicyError(f"version: expected a non-empty string, got {version!r}")
         long_term = _section(data, "long_term")
         return cls(
             version=version,
-            acknowledge=_rule(data, "acknowledge"),
-            classes={name: _rule(data, name) for name in CLASS_NAMES},
-            verification=_rule(data, "verification"),
+            acknowledge=parse_rule(data, "acknowledge"),
+            classes={name: parse_rule(data, name) for name in CLASS_NAMES},
+            verification=parse_rule(data, "verification"),
             long_term_progress_every_months=_positive_int(long_term, "long_term", _PROGRESS_KEY),
+            ladder=LadderPolicy.from_mapping(data),
         )
 
 
@@ -80,7 +88,8 @@ def _section(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return section
 
 
-def _rule(data: Mapping[str, Any], name: str) -> DeadlineRule:
+def parse_rule(data: Mapping[str, Any], name: str) -> DeadlineRule:
+    """Parse the [name] section of the policy file as a deadline rule."""
     section = _section(data, name)
     # Unknown keys are refused so a misspelt "cuont" is reported, not silently ignored.
     unknown = set(section) - _RULE_KEYS - _EXTRA_KEYS.get(name, frozenset())

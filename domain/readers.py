@@ -9,6 +9,7 @@ from typing import Any
 from domain.budget_decisions import BudgetDecision
 from domain.calendar import WorkingCalendar, end_of_day, local_date
 from domain.findings import Finding
+from domain.ladder import ClockState
 from domain.registry import Department, Evaluation
 from domain.values import Status
 from domain.views import (
@@ -46,6 +47,23 @@ def overdue_days(finding: Finding, now: datetime, calendar: WorkingCalendar) -> 
         for start, end in finding.review_periods
     )
     return calendar.working_days_between(due, today) - waited
+
+
+def clock_state(finding: Finding, at: datetime, calendar: WorkingCalendar) -> ClockState:
+    """What the ladder needs to decide on the finding at a moment, from the aggregate itself."""
+    submitted = finding.rectified_at if finding.status is Status.RECTIFIED else None
+    return ClockState(
+        status=finding.status,
+        acknowledge_due_on=finding.acknowledge_deadline.due_on,
+        due_on=finding.deadline.due_on,
+        department_holds_clock=finding.status in DEPARTMENT_HOLDS,
+        overdue_days=overdue_days(finding, at, calendar),
+        submitted_on=local_date(submitted) if submitted is not None else None,
+        escalation_level=finding.escalation_level,
+        # One review period per report sent back this cycle; a reopened cycle starts at none.
+        rejections=len(finding.review_periods),
+        done_keys=frozenset(finding.reminder_keys),
+    )
 
 
 def finding_view(finding: Finding, as_of: datetime, calendar: WorkingCalendar) -> FindingView:

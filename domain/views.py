@@ -153,3 +153,47 @@ class BudgetDecisionView:
     confirmed_role: str
     confirmed_at: datetime
     covered_finding_ids: frozenset[UUID]  # findings not to be counted again this budget year
+
+
+@dataclass(frozen=True)
+class EvaluationDraft:
+    """An evaluation as a ledger names it: recorded when its number is new."""
+
+    ref: str
+    title: str
+    year: int
+    score: Decimal
+    department: str
+    object_type: str | None = None  # None: not stated; a new evaluation is then a project
+    budget_amount: Decimal | None = None  # None: not stated; a new evaluation then records 0
+
+
+@dataclass(frozen=True)
+class LedgerDraft:
+    """A whole ledger (整改台账) to import at once: new evaluations and the orders to issue."""
+
+    evaluations: Sequence[EvaluationDraft]
+    orders: Sequence[OrderDraft]
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    """One reason a ledger cannot be imported, located by the natural keys it concerns."""
+
+    # invalid | unknown-department | unknown-evaluation | evaluation-differs | issued | repeated
+    code: str
+    message: str
+    evaluation_ref: str = ""
+    order_ref: str = ""
+    finding_ref: str = ""
+    field: str = ""  # the draft attribute concerned (e.g. "score", "issued_on"), when known
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What a ledger import recorded (or, on a dry run, would record)."""
+
+    evaluations: tuple[str, ...]  # numbers of the evaluations newly recorded
+    orders: tuple[str, ...]  # 文号 of the orders issued
+    findings: tuple[UUID, ...]
+    dry_run: bool = False

@@ -39,7 +39,7 @@ class LedgerReducer:
             Finding.Verified: self._verified,
             Finding.Rejected: self._rejected,
             Finding.Escalated: self._escalated,
-            Finding.ReminderSent: lambda r, e: _add(r, "reminders"),
+            Finding.ReminderSent: self._reminder_sent,
             Finding.InterviewRecorded: lambda r, e: _add(r, "interviews"),
             Finding.AccountabilityDecided: lambda r, e: _add(r, "decisions"),
             Finding.Reopened: self._reopened,
@@ -73,6 +73,7 @@ class LedgerReducer:
             "progress_percent": 0,
             "amount_recovered": Decimal("0"),
             "department_periods": [],
+            "ladder_keys": [],
             **dict.fromkeys(_NULLABLE),
             **dict.fromkeys(_COUNTERS, 0),
         }
@@ -137,6 +138,12 @@ class LedgerReducer:
         row["escalation_level"] = event.level
         _add(row, f"escalations_{event.level}")
 
+    @staticmethod
+    def _reminder_sent(row: Row, event: Finding.ReminderSent) -> None:
+        _add(row, "reminders")
+        # A new list, not an append: earlier version rows of this batch share the old one.
+        row["ladder_keys"] = [*row["ladder_keys"], event.key]
+
     def _reopened(self, row: Row, event: Finding.Reopened) -> None:
         self._hold(row, None, event.timestamp)
         due = event.deadline.due_on
@@ -156,6 +163,7 @@ class LedgerReducer:
             ),
             department_periods=[],
             department_overdue_days=0,
+            ladder_keys=[],
         )
         self._hold(row, DEPARTMENT, event.timestamp)
 

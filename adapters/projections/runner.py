@@ -7,20 +7,27 @@ back whole, and a second runner racing this one gets its batch refused, never do
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 import psycopg
-from sqlalchemy import Connection, Engine, Select, select, update
+from sqlalchemy import Connection, Engine, Select, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.projections.batch import BatchProjection, Positioned
-from adapters.projections.tables import READ_MODEL_TABLES, metadata, tracking
+from adapters.projections.tables import READ_MODEL_SCHEMA, READ_MODEL_TABLES, metadata, tracking
 from domain.application import LastmileApplication
 
 NAME = "read_models"
+SCHEMA = "schema"  # the rm_tracking row whose position holds READ_MODEL_SCHEMA
+UNVERSIONED = 1  # stores made before the schema was versioned
+# Serialises start-up DDL between processes on PostgreSQL (a transaction-scoped lock).
+_DDL_LOCK = int.from_bytes(hashlib.sha256(b"lastmile-read-models").digest()[:8], signed=True)
+log = logging.getLogger("lastmile.projections")
 BATCH_SIZE = 1_000
 POLL_SECONDS = 0.2
 
@@ -47,10 +54,42 @@ class ProjectionRunner:
         self.batch_size = batch_size
 
     def create_tables(self) -> None:
-        metadata.create_all(self.engine)
+        """Create the read models; drop and recreate them when built under another schema."""
+        tracking.create(self.engine, checkfirst=True)
         with self.engine.begin() as connection:
-            if connection.execute(_position_query()).first() is None:
+            _lock_ddl(connection)
+            stored = connection.execute(_schema_query()).scalar()
+            has_rows = connection.execute(_position_query()).first() is not None
+            if has_rows and stored != READ_MODEL_SCHEMA:
+                self._drop_read_models(connection, stored or UNVERSIONED)
+            metadata.create_all(connection)
+            if not has_rows:
                 connection.execute(tracking.insert().values(projection=NAME, position=0))
+            if stored is None:
+                connection.execute(
+                    tracking.insert().values(projection=SCHEMA, position=READ_MODEL_SCHEMA)
+                )
+            elif stored != READ_MODEL_SCHEMA:
+                connection.execute(
+                    update(tracking)
+                    .where(tracking.c.projection == SCHEMA)
+                    .values(position=READ_MODEL_SCHEMA)
+                )
+
+    @staticmethod
+    def _drop_read_models(connection: Connection, stored: int) -> None:
+        log.warning(
+            "read-model schema %s differs from %s: dropping the read models to rebuild them "
+            "from the event log",
+            stored,
+            READ_MODEL_SCHEMA,
+            extra={"action": "read_models_dropped", "old": stored, "new": READ_MODEL_SCHEMA},
+        )
+        for table in reversed(READ_MODEL_TABLES):
+            table.drop(connection, checkfirst=True)
+        connection.execute(
+            update(tracking).where(tracking.c.projection == NAME).values(position=0, event_at=None)
+        )
 
     def position(self) -> int:
         with self.engine.connect() as connection:
@@ -161,3 +200,21 @@ class ProjectionRunner:
 
 def _position_query() -> Select[tuple[int]]:
     return select(tracking.c.position).where(tracking.c.projection == NAME)
+
+
+def _schema_query() -> Select[tuple[int]]:
+    return select(tracking.c.position).where(tracking.c.projection == SCHEMA)
+
+
+def _lock_ddl(connection: Connection) -> None:
+    """Make a second process starting at the same moment wait until these tables are ready."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK})
+    else:
+        # A write first: it opens the transaction and takes SQLite's write lock, so the
+        # DDL that follows runs inside it, one process at a time.
+        connection.execute(
+            update(tracking)
+            .where(tracking.c.projection == SCHEMA)
+            .values(position=tracking.c.position)
+        )

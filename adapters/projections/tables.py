@@ -137,6 +137,7 @@ def _finding_columns(*, versioned: bool) -> list[Column[Any]]:
         Column("department_overdue_days", Integer, nullable=False),
         Column("earlier_cycles_overdue_days", Integer, nullable=False),
         Column("evaluator_overdue_days", Integer, nullable=False),
+        Column("ladder_keys", JSON, nullable=False),  # reminder keys recorded this cycle
     ]
 
 
@@ -192,3 +193,7 @@ trail = Table(
 )
 
 READ_MODEL_TABLES = (departments, evaluations, findings, finding_versions, trail)
+# Bump whenever a read-model table changes shape: a store built under another version has its
+# read models dropped, recreated and rebuilt from the log at start-up (there are no migrations).
+# 1: before versioning; 2: ladder_keys.
+READ_MODEL_SCHEMA = 2

@@ -10,6 +10,7 @@ import pytest
 from adapters.calendar_table import load_holiday_table
 from adapters.policy import load_deadline_policy
 from domain.calendar import WorkingCalendar
+from domain.ladder import Recipient
 from domain.policies import DeadlineRule, DeadlineUnit, PolicyError, deadline_for
 
 GOOD = """
@@ -39,6 +40,44 @@ basis = "本地办法"
 [verification]
 unit = "working_days"
 count = 10
+basis = "本地办法"
+
+[reminders]
+hold_on_rest_days = false
+basis = "本地办法"
+
+[reminders.unacknowledged]
+recipients = ["department_contact", "department_head"]
+basis = "本地办法"
+
+[reminders.deadline]
+working_days_before = [3, 0]
+recipients = ["responsible_person"]
+basis = "本地办法"
+
+[reminders.overdue]
+every_working_days = 10
+recipients = ["department_contact"]
+basis = "本地办法"
+
+[reminders.unverified]
+recipients = ["evaluator", "supervisors"]
+basis = "本地办法"
+
+[escalation.level_1]
+overdue_working_days = 3
+recipients = ["department_head"]
+basis = "本地办法"
+
+[escalation.level_2]
+overdue_working_days = 15
+rejections = 3
+recipients = ["supervisors"]
+basis = "本地办法"
+
+[escalation.level_3]
+overdue_working_days = 45
+recipients = ["supervisors"]
 basis = "本地办法"
 """
 
@@ -80,6 +119,47 @@ def test_file_policy_overrides_the_defaults(tmp_path: Path) -> None:
     assert policy.version == "local.2"
     assert policy.acknowledge == DeadlineRule(DeadlineUnit.WORKING_DAYS, 5, "本地办法")
     assert policy.long_term_progress_every_months == 1
+    ladder = policy.ladder
+    assert not ladder.hold_on_rest_days
+    assert ladder.verification == policy.verification
+    assert ladder.deadline.working_days_before == (3, 0)
+    assert ladder.deadline.recipients == (Recipient.RESPONSIBLE_PERSON,)
+    assert ladder.overdue.every_working_days == 10
+    assert [(r.overdue_working_days, r.rejections) for r in ladder.escalation] == [
+        (3, None),
+        (15, 3),
+        (45, None),
+    ]
+    assert ladder.escalation_recipients(1) == (Recipient.DEPARTMENT_HEAD,)
+
+
+def test_packaged_policy_holds_the_ladder_defaults() -> None:
+    ladder = load_deadline_policy().ladder
+    assert ladder.hold_on_rest_days
+    assert ladder.unacknowledged.recipients == (Recipient.DEPARTMENT_CONTACT,)
+    assert ladder.deadline.working_days_before == (5, 1, 0)
+    assert ladder.deadline.recipients == (
+        Recipient.DEPARTMENT_CONTACT,
+        Recipient.RESPONSIBLE_PERSON,
+    )
+    assert ladder.overdue.every_working_days == 5
+    assert ladder.overdue.recipients == (Recipient.DEPARTMENT_CONTACT, Recipient.EVALUATOR)
+    assert ladder.unverified.recipients == (Recipient.EVALUATOR,)
+    assert [(r.overdue_working_days, r.rejections) for r in ladder.escalation] == [
+        (1, None),
+        (10, 2),
+        (30, None),
+    ]
+    assert ladder.escalation_recipients(1) == (
+        Recipient.DEPARTMENT_HEAD,
+        Recipient.EVALUATOR,
+        Recipient.SUPERVISORS,
+    )
+    assert ladder.escalation_recipients(2) == ladder.escalation_recipients(3)
+    assert ladder.escalation_recipients(3) == (Recipient.SUPERVISORS,)
+    bases = [ladder.rest_day_basis, ladder.unacknowledged.basis, ladder.deadline.basis]
+    bases += [ladder.overdue.basis, ladder.unverified.basis, *(r.basis for r in ladder.escalation)]
+    assert all("Lastmile 默认值" in basis for basis in bases)
 
 
 @pytest.mark.parametrize(
@@ -91,6 +171,13 @@ def test_file_policy_overrides_the_defaults(tmp_path: Path) -> None:
         ('version = "local.2"', "", "version"),
         ("[verification]", "[verificaton]", "verification"),
         ("count = 5", "count = ", "line"),  # TOML syntax error: tomllib names the line
+        ("hold_on_rest_days = false", 'hold_on_rest_days = "no"', r"reminders\.hold_on_rest"),
+        ("every_working_days = 10", "every_working_days = 0", r"overdue\.every_working_days"),
+        ('["responsible_person"]', '["manager"]', r"reminders\.deadline\.recipients"),
+        ("rejections = 3", "rejections = -1", r"escalation\.level_2\.rejections"),
+        ("overdue_working_days = 45", "overdue_working_days = 9", r"level_3\.overdue_working"),
+        ("[escalation.level_3]", "[escalation.level_4]", r"escalation\.level_4"),
+        ("[reminders.unverified]", "[reminders.unverfied]", r"reminders\.unverfied"),
     ],
 )
 def test_bad_file_names_the_file_and_key(tmp_path: Path, old: str, new: str, message: str) -> None:

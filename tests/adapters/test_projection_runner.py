@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -9,15 +10,24 @@ import sys
 import threading
 import time
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from adapters.bootstrap import Lastmile, bootstrap
-from adapters.projections.tables import READ_MODEL_TABLES
+from adapters.projections.tables import READ_MODEL_SCHEMA, READ_MODEL_TABLES, findings, tracking
 from adapters.settings import Settings
 from domain.views import FindingDraft, OrderDraft
 from tests.conftest import ManualClock
-from tests.support.scenario import DEPARTMENT_USER, EVALUATOR, register_basics
+from tests.support.scenario import (
+    DEPARTMENT_USER,
+    EVALUATOR,
+    SUPERVISOR,
+    issue_order,
+    register_basics,
+    submit,
+)
 
 
 def dump(lastmile: Lastmile) -> dict[str, list[tuple[Any, ...]]]:
@@ -134,3 +144,72 @@ def _kill_rebuild_midway(settings: Settings, last: int) -> int:
     finally:
         process.kill()
         watcher.close()
+
+
+def test_a_store_built_under_an_older_read_model_schema_is_rebuilt_with_the_same_rows(
+    settings: Settings, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given read models built before ladder_keys existed, under no recorded schema version
+    lastmile = bootstrap(settings, clock)
+    last = make_history(lastmile, orders=2, findings_per_order=5)
+    lastmile.projections.catch_up()
+    expected = dump(lastmile)
+    with lastmile.records.begin() as connection:
+        for table in ("rm_findings", "rm_finding_versions"):
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN ladder_keys"))
+        connection.execute(tracking.delete().where(tracking.c.projection == "schema"))
+    lastmile.close()
+
+    # When a process starts on it
+    with caplog.at_level(logging.WARNING, "lastmile.projections"):
+        reopened = bootstrap(settings, clock)
+
+    # Then the read models were dropped, and catching up rebuilds the same rows
+    assert reopened.projections.position() == 0
+    assert "read-model schema 1 differs from" in caplog.text
+    reopened.projections.catch_up()
+    assert reopened.projections.position() == last
+    assert dump(reopened) == expected
+    reopened.close()
+
+
+def test_the_current_schema_keeps_the_read_models(settings: Settings, clock: ManualClock) -> None:
+    lastmile = bootstrap(settings, clock)
+    last = make_history(lastmile, orders=1, findings_per_order=3)
+    lastmile.projections.catch_up()
+    lastmile.close()
+
+    again = bootstrap(settings, clock)
+
+    assert again.projections.position() == last
+    with again.records.connect() as connection:
+        stored = connection.execute(
+            select(tracking.c.position).where(tracking.c.projection == "schema")
+        ).scalar()
+    assert stored == READ_MODEL_SCHEMA
+    again.close()
+
+
+def test_ledger_rows_keep_this_cycles_reminder_keys(lastmile: Lastmile, clock: ManualClock) -> None:
+    register_basics(lastmile.app)
+    (finding,) = issue_order(lastmile.app, count=1)
+    lastmile.app.record_reminder(finding, SUPERVISOR, "overdue", ["a@b.cn"], "overdue-week-0:x")
+    lastmile.app.record_reminder(finding, SUPERVISOR, "overdue", ["a@b.cn"], "overdue-week-1:x")
+    lastmile.projections.catch_up()
+    assert ladder_keys(lastmile, finding) == ["overdue-week-0:x", "overdue-week-1:x"]
+
+    lastmile.app.acknowledge(finding, DEPARTMENT_USER, "张建国")
+    submit(lastmile.app, finding)
+    lastmile.app.verify(finding, EVALUATOR, "属实")
+    clock.advance(days=1)
+    lastmile.app.reopen(finding, EVALUATOR, "回头看发现问题反弹")
+    lastmile.projections.catch_up()
+
+    assert ladder_keys(lastmile, finding) == []
+
+
+def ladder_keys(lastmile: Lastmile, finding: UUID) -> list[str]:
+    with lastmile.records.connect() as connection:
+        query = select(findings.c.ladder_keys).where(findings.c.id == str(finding))
+        keys: list[str] = connection.execute(query).scalar_one()
+    return keys

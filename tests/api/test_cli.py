@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
+from adapters.worker.lock import worker_lock
+from domain.calendar import CHINA_TZ
 from tests.api.conftest import Run
+from tests.support.scenario import issue_order, register_basics
 
 
 def test_department_add_registers_once(run: Run) -> None:
@@ -102,3 +106,44 @@ def test_a_broken_policy_file_is_named(
 
     assert code == 2
     assert f"policy file {policy}" in output
+
+
+def test_tick_scans_once_as_of_a_past_moment_and_repeats_nothing(
+    run: Run, settings: Settings
+) -> None:
+    # Given findings long overdue at a past moment
+    system = bootstrap(settings, lambda: datetime(2025, 9, 26, 9, 0, tzinfo=CHINA_TZ))
+    register_basics(system.app)
+    issue_order(system.app, count=2)
+    system.close()
+
+    # When tick runs twice as of that moment (naive: China time)
+    code, output = run("tick", "--now", "2025-12-01T10:00")
+    again_code, again = run("tick", "--now", "2025-12-01T10:00")
+
+    # Then the first records the ladder's steps and the second nothing
+    assert (code, again_code) == (0, 0), output
+    summary = json.loads(output.strip().splitlines()[-1])
+    assert summary["as_of"] == "2025-12-01T10:00:00+08:00"
+    assert (summary["candidates"], summary["changed"], summary["failures"]) == (2, 2, [])
+    assert summary["events"] >= 6  # per finding: unacknowledged, overdue, levels 1 and 2
+    assert json.loads(again.strip().splitlines()[-1])["events"] == 0
+
+
+@pytest.mark.parametrize(
+    ("moment", "complaint"),
+    [("2999-01-01T09:00", "is in the future"), ("next tuesday", "not an ISO date-time")],
+)
+def test_tick_refuses_a_moment_it_cannot_replay(run: Run, moment: str, complaint: str) -> None:
+    code, output = run("tick", "--now", moment)
+
+    assert code == 2
+    assert complaint in output
+
+
+def test_tick_waits_for_the_worker_lock(run: Run, settings: Settings) -> None:
+    with worker_lock(settings):
+        code, output = run("tick", "--wait", "0.5")
+
+    assert code == 3
+    assert "gave up waiting for the worker lock held by lastmile-worker" in output

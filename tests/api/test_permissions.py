@@ -22,6 +22,7 @@ from domain.values import Actor, Role
 from domain.views import FindingView
 from tests.api.conftest import EVIDENCE, Api, State, Who, pdf
 from tests.conftest import ManualClock
+from tests.support.ledgers import row, to_csv
 
 Request = dict[str, Any]  # keyword arguments of TestClient.request: json=…, files=…
 Cell = tuple[int, str | None, int]  # an answer's status, problem code, and events recorded
@@ -61,6 +62,10 @@ ORDER = {
     "findings": [{"ref": "1", "description": "资金闲置", "category": "过程/资金闲置沉淀",
                   "class": "immediate"}],
 }  # fmt: skip
+# One finding on the evaluation on record, stated as recorded (tests/api/conftest.py).
+LEDGER = to_csv(
+    [row(1, order=97, 评价项目名称="2025年SLJ项目支出绩效评价", 整改责任单位="县水利局")]
+)
 F = "/api/v1/findings/{finding_id}"
 E, D, S, A = Who.EVALUATOR, Who.SLJ, Who.SUPERVISOR, Who.ADMIN
 WRITES = (
@@ -69,6 +74,7 @@ WRITES = (
         ref="LX-2025-PJ-009", title="部门整体支出绩效评价", year=2025, object_type="department",
         department="SLJ", budget_amount="500000.00", score="91")),
     Write("POST", "/api/v1/orders", E, 201, body(**ORDER)),
+    Write("POST", "/api/v1/imports", E, 201, lambda _: {"files": {"file": ("台账.csv", LEDGER)}}),
     Write("POST", F + "/acknowledgement", D, 200, body(responsible_person="张三"), "issued"),
     Write("POST", F + "/progress", D, 200, body(note="已拨付60%", percent=60), "acknowledged"),
     Write("POST", F + "/evidence", D, 201,

@@ -36,7 +36,41 @@ VALID: dict[str, Any] = {
         "progress_every_months": 3,
     },
     "verification": {"unit": "working_days", "count": 15, "basis": "verification basis"},
-    "reminders": {"anything": "belongs to a later policy"},
+    "reminders": {
+        "hold_on_rest_days": True,
+        "basis": "rest-day basis",
+        "unacknowledged": {"recipients": ["department_contact"], "basis": "ack basis"},
+        "deadline": {
+            "working_days_before": [1, 5, 0],
+            "recipients": ["department_contact", "responsible_person"],
+            "basis": "deadline basis",
+        },
+        "overdue": {
+            "every_working_days": 5,
+            "recipients": ["department_contact", "evaluator"],
+            "basis": "overdue basis",
+        },
+        "unverified": {"recipients": ["evaluator"], "basis": "verify basis"},
+    },
+    "escalation": {
+        "level_1": {
+            "overdue_working_days": 1,
+            "recipients": ["department_head", "evaluator", "supervisors"],
+            "basis": "督办 basis",
+        },
+        "level_2": {
+            "overdue_working_days": 10,
+            "rejections": 2,
+            "recipients": ["supervisors"],
+            "basis": "约谈 basis",
+        },
+        "level_3": {
+            "overdue_working_days": 30,
+            "recipients": ["supervisors"],
+            "basis": "问责 basis",
+        },
+    },
+    "budget_linkage": {"anything": "is parsed by its own policy"},
 }
 
 
@@ -156,6 +190,9 @@ def test_from_mapping_reads_every_rule() -> None:
     }
     assert policy.verification == DeadlineRule(WORK, 15, "verification basis")
     assert policy.long_term_progress_every_months == 3
+    # The ladder reads its sections from the same mapping and reuses [verification].
+    assert policy.ladder.verification == policy.verification
+    assert policy.ladder.deadline.working_days_before == (5, 1, 0)
 
 
 @pytest.mark.parametrize(
@@ -178,6 +215,9 @@ def test_from_mapping_reads_every_rule() -> None:
         (("phased", "progress_every_months"), 3, "phased.progress_every_months"),
         (("long_term", "progress_every_months"), 0, "long_term.progress_every_months"),
         (("long_term", "progress_every_months"), None, "long_term.progress_every_months"),
+        (("reminders",), None, "reminders"),
+        (("escalation", "level_2", "rejections"), 0, "escalation.level_2.rejections"),
+        (("reminders", "overdue", "recipients"), ["boss"], "reminders.overdue.recipients"),
     ],
 )
 def test_from_mapping_names_the_bad_key(path: tuple[str, ...], value: Any, message: str) -> None:

@@ -1,0 +1,1 @@
+"""The worker process: the ladder scan, the mail jobs, their schedule, lock and heartbeat."""

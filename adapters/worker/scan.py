@@ -1,0 +1,209 @@
+"""The ladder scan: find the findings with a reminder or escalation due, and climb each."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from sqlalchemy import Engine, and_, or_, select
+
+from adapters.projections.tables import findings
+from domain.application import LastmileApplication
+from domain.calendar import local_date
+from domain.ladder import ClockState, LadderPolicy, due_steps
+from domain.values import Status
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import Lastmile
+
+log = logging.getLogger("lastmile.worker")
+DEPARTMENT_HOLDS = ("issued", "acknowledged")
+_COLUMNS = (
+    "id", "version", "status", "acknowledge_due_on", "due_on", "due_wdn", "holder",
+    "held_since_wdn", "department_overdue_days", "submitted_at", "verify_due_on",
+    "escalation_level", "rejections", "ladder_keys",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScanFailure:
+    finding: UUID
+    error: str
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What one scan did, as of its moment."""
+
+    moment: datetime
+    candidates: int  # rows read: open, and something could be due today
+    due: int  # of them, findings the read model says have a step due
+    changed: int  # findings that recorded at least one event
+    events: int  # events recorded
+    failures: tuple[ScanFailure, ...] = ()
+    seconds: float = 0.0
+    stopped: bool = False  # a stop request ended the scan before every due finding
+    projected: int = 0  # events the catch-up before the scan applied
+
+
+def scan(lastmile: Lastmile, moment: datetime, stop: threading.Event | None = None) -> ScanReport:
+    """Bring the read models up to date, then climb the ladder of every finding due a step.
+
+    The read model only chooses whom to ask: the aggregate decides again on its own state,
+    so a stale row costs a wasted command, never a wrong reminder.
+    """
+    started = time.perf_counter()
+    projected = lastmile.projections.catch_up()
+    app = lastmile.app
+    today = local_date(moment)
+    today_wdn = app.calendar.working_day_number(today)
+    rows = candidate_rows(lastmile.records, today, today_wdn, app.policy.ladder)
+    due = [row for row in rows if due_steps(row.state, today, app.policy.ladder, app.calendar)]
+    tally = _climb_each(app, due, stop)
+    report = ScanReport(
+        moment=moment,
+        candidates=len(rows),
+        due=len(due),
+        changed=tally.changed,
+        events=tally.events,
+        failures=tuple(tally.failures),
+        seconds=time.perf_counter() - started,
+        stopped=tally.stopped,
+        projected=projected,
+    )
+    _log(report)
+    return report
+
+
+@dataclass
+class _Tally:
+    changed: int = 0
+    events: int = 0
+    failures: list[ScanFailure] = field(default_factory=list)
+    stopped: bool = False
+
+
+def _climb_each(
+    app: LastmileApplication, due: list[Candidate], stop: threading.Event | None
+) -> _Tally:
+    """Climb each finding's ladder; log a failure with its id and go on with the next."""
+    tally = _Tally()
+    for row in due:
+        if stop is not None and stop.is_set():
+            tally.stopped = True  # SIGTERM: stop between findings, not after all of them
+            break
+        try:
+            result = app.climb_ladder(row.id)
+        except Exception as error:  # one finding's failure must not stop the others
+            log.exception(
+                "climbing the ladder failed for finding %s",
+                row.id,
+                extra={"action": "ladder_failed", "finding": str(row.id)},
+            )
+            tally.failures.append(ScanFailure(row.id, f"{type(error).__name__}: {error}"))
+            continue
+        if result.position is not None:
+            tally.changed += 1
+            tally.events += max(1, result.version - row.version)
+    return tally
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: UUID
+    version: int  # the row's version: what the read model knew of the finding
+    state: ClockState
+
+
+def candidate_rows(
+    engine: Engine, today: date, today_wdn: int, policy: LadderPolicy
+) -> list[Candidate]:
+    """Open findings for which the ladder could have a step today, as ClockStates."""
+    query = select(*(findings.c[name] for name in _COLUMNS)).where(
+        _maybe_due(today, today_wdn, policy)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [
+        Candidate(UUID(row.id), row.version, clock_state(row._mapping, today, today_wdn))
+        for row in rows
+    ]
+
+
+def _maybe_due(today: date, today_wdn: int, policy: LadderPolicy) -> Any:
+    """A superset of the rows with a step due today, narrow enough to skip most of them."""
+    f = findings.c
+    lead = max(policy.deadline.working_days_before)
+    reasons = [
+        and_(f.status == "issued", f.acknowledge_due_on < today),
+        # Deadline reminders, and everything overdue: overdue notices and escalations.
+        and_(f.status.in_(DEPARTMENT_HOLDS), f.due_wdn <= today_wdn + lead),
+        and_(f.status == "rectified", f.verify_due_on < today),
+    ]
+    by_rejection = [r for r in policy.escalation if r.rejections is not None]
+    if by_rejection:
+        reasons.append(
+            and_(
+                f.status.in_(("issued", "acknowledged", "rectified")),
+                f.rejections >= min(r.rejections or 0 for r in by_rejection),
+                f.escalation_level < max(r.level for r in by_rejection),
+            )
+        )
+    return or_(*reasons)
+
+
+def clock_state(row: Any, today: date, today_wdn: int) -> ClockState:
+    """The ladder's view of a ledger row on `today`."""
+    status = Status(row["status"])
+    submitted = row["submitted_at"]
+    return ClockState(
+        status=status,
+        acknowledge_due_on=row["acknowledge_due_on"],
+        due_on=row["due_on"],
+        department_holds_clock=row["status"] in DEPARTMENT_HOLDS,
+        overdue_days=overdue_days(row, today, today_wdn),
+        submitted_on=local_date(submitted) if status is Status.RECTIFIED and submitted else None,
+        escalation_level=row["escalation_level"],
+        rejections=row["rejections"],  # every cycle's: a superset; the aggregate counts its own
+        done_keys=frozenset(row["ladder_keys"] or ()),
+    )
+
+
+def overdue_days(row: Any, today: date, today_wdn: int) -> int:
+    """Working days the department has missed this cycle: as queries._overdue_days counts."""
+    if row["status"] not in DEPARTMENT_HOLDS or not row["due_on"] < today:
+        return 0
+    later = max(row["due_wdn"], row["held_since_wdn"] or 0)
+    ongoing = today_wdn - later if row["holder"] == "department" and today_wdn > later else 0
+    return int(row["department_overdue_days"]) + ongoing
+
+
+def _log(report: ScanReport) -> None:
+    log.info(
+        "scan done as of %s: %d candidates, %d due, %d findings changed, %d events, "
+        "%d failures in %.2f s",
+        report.moment.isoformat(),
+        report.candidates,
+        report.due,
+        report.changed,
+        report.events,
+        len(report.failures),
+        report.seconds,
+        extra={
+            "action": "scan_done",
+            "as_of": report.moment.isoformat(),
+            "candidates": report.candidates,
+            "due": report.due,
+            "changed": report.changed,
+            "events": report.events,
+            "failures": [str(f.finding) for f in report.failures],
+            "seconds": round(report.seconds, 3),
+            "projected": report.projected,
+            "stopped": report.stopped,
+        },
+    )
