@@ -428,8 +428,16 @@ def demo(
 
 
 def _print_logins(lastmile: Lastmile, url: str) -> None:
-    out.print(f"\nSign in at {url} — every demo user's password is {DEMO_PASSWORD!r}.")
-    out.print("Or call the API with a fresh token (Authorization: Bearer <token>):")
+    # Plain print throughout: names and URLs stay whole and copyable in any terminal width.
+    print(f"\nOpen the web UI at {url}  (supervisor's dashboard: {url}dashboard)")
+    print("Sign in as one of (role, user name, password):")
+    for role in (Role.EVALUATOR, Role.DEPARTMENT, Role.SUPERVISOR, Role.ADMIN):
+        name, _, department = next(user for user in USERS if user[1] is role)
+        where = (
+            f"  ({department}; every department has its own .jingban user)" if department else ""
+        )
+        print(f"  {role.value:<11} {name:<14} {DEMO_PASSWORD}{where}")
+    out.print("\nOr call the API with a fresh token (Authorization: Bearer <token>):")
     for name, role, department in USERS:
         who = f"{role.value} {department or ''}"
         # Plain print: a token wrapped by the terminal table could not be copied whole.

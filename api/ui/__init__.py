@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from api.ui import auth, finding, inbox
+from api.ui import auth, dashboard, finding, imports, inbox, orders, queue
 
 STATIC = Path(__file__).parent / "static"
 
@@ -15,7 +15,7 @@ STATIC = Path(__file__).parent / "static"
 def pages() -> APIRouter:
     """Every page route, to include once in the app."""
     router = APIRouter(include_in_schema=False)
-    for module in (auth, inbox, finding):
+    for module in (auth, inbox, finding, dashboard, orders, imports, queue):
         router.include_router(module.router)
     return router
 

@@ -1,11 +1,16 @@
-"""A department signs, uploads, submits; the evaluator sends it back, then verifies it."""
+"""A department signs, uploads, submits; the evaluator sends it back, then verifies it.
+
+The supervisor's dashboard counts the verification for the department.
+"""
 
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING
 
 from tests.ui.conftest import LAPTOP, Site, expect, log_in, pdf, shoot
+from tests.ui.test_dashboard import department_figures
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -31,8 +36,12 @@ def _department_submits(page: Page, site: Site, file_name: str, measures: str) -
 def test_department_and_evaluator_take_a_finding_to_verified(browser: Browser, site: Site) -> None:
     department = browser.new_context(viewport=LAPTOP, locale="zh-CN")
     evaluator = browser.new_context(viewport=LAPTOP, locale="zh-CN")
+    supervisor = browser.new_context(viewport=LAPTOP, locale="zh-CN")
     try:
-        slj, pingjia = department.new_page(), evaluator.new_page()
+        slj, pingjia, jiandu = department.new_page(), evaluator.new_page(), supervisor.new_page()
+        # The supervisor notes the department's figures before it starts.
+        log_in(jiandu, site, "jiandu.zhao", "/dashboard")
+        before = department_figures(jiandu, "泸溪县水利局")
         # The department finds the new finding in its inbox and opens it.
         log_in(slj, site, "slj.jingban")
         expect(slj.get_by_role("heading", level=1)).to_have_text("我的整改")
@@ -83,6 +92,24 @@ def test_department_and_evaluator_take_a_finding_to_verified(browser: Browser, s
         with slj.expect_download() as download:
             slj.get_by_role("link", name="国库支付凭证.pdf").click()
         assert download.value.suggested_filename == "国库支付凭证.pdf"
+
+        # The supervisor's dashboard counts the verified finding for 泸溪县水利局.
+        after = _figures_once_changed(jiandu, before)
+        assert int(after["verified"]) == int(before["verified"]) + 1
+        assert after["rectification_rate"] != before["rectification_rate"]
+        shoot(jiandu, "dashboard-after-verification")
     finally:
         department.close()
         evaluator.close()
+        supervisor.close()
+
+
+def _figures_once_changed(page: Page, before: dict[str, str]) -> dict[str, str]:
+    """The department's figures once the read models include the verification (or 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        page.reload()
+        after = department_figures(page, "泸溪县水利局")
+        if after != before or time.monotonic() > deadline:
+            return after
+        time.sleep(0.2)
