@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +12,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+URL_FIELDS = frozenset({"database_url", "smtp_url"})  # may carry user:password@
 
 
 class SettingsError(ValueError):
@@ -20,8 +22,13 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     """Everything Lastmile reads from its environment (PRODUCT.md §7)."""
 
+    # hide_input_in_errors: a bad URL's password must not reach an error message or a log.
     model_config = SettingsConfigDict(
-        env_prefix="LASTMILE_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="LASTMILE_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Path("./var")
@@ -41,6 +48,8 @@ class Settings(BaseSettings):
     scan_minutes: float = Field(default=15, gt=0, le=24 * 60)
     mail_derive_seconds: float = Field(default=15, gt=0, le=3600)
     mail_send_seconds: float = Field(default=30, gt=0, le=3600)
+    # The first retry after a 4xx or an unreachable server; it doubles up to an hour.
+    mail_retry_seconds: float = Field(default=60, gt=0, le=3600)
     digest_time: time | None = time(8, 30)  # China time; empty: no daily digest
 
     @field_validator("digest_time", mode="before")
@@ -67,7 +76,7 @@ class Settings(BaseSettings):
         if scheme not in POSTGRES_SCHEMES:
             raise ValueError(
                 "must be a PostgreSQL URL (postgresql://user@host:port/db), "
-                f"not {scheme or value!r}; leave it unset for the embedded SQLite store"
+                f"not {scheme or redacted(value)!r}; leave it unset for the embedded SQLite store"
             )
         return value
 
@@ -77,6 +86,11 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no policy file at {value}")
         return value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """repr() and str() show the URLs without their passwords (secret_key not at all)."""
+        for name, value in super().__repr_args__():
+            yield name, redacted(value) if name in URL_FIELDS and value else value
 
     @property
     def uses_postgres(self) -> bool:
@@ -98,6 +112,17 @@ class Settings(BaseSettings):
         return (
             f"postgresql+psycopg://{rest}" if scheme != "postgresql+psycopg" else self.database_url
         )
+
+
+def redacted(url: str) -> str:
+    """The URL with the password of its user part replaced by ***, for messages and logs."""
+    scheme, sep, rest = url.partition("//")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, host = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 def load_settings() -> Settings:

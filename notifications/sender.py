@@ -251,9 +251,7 @@ class MailSender:
             .where(mail_outbox.c.next_attempt_at <= self.clock())
             # Oldest due first, and within that in the order the events happened, so a
             # department reads "signed" before "overdue" even after an outage.
-            .order_by(
-                mail_outbox.c.next_attempt_at, mail_outbox.c.event_position, mail_outbox.c.id
-            )
+            .order_by(mail_outbox.c.next_attempt_at, mail_outbox.c.event_position, mail_outbox.c.id)
             .limit(self.batch_size)
         )
         with self.engine.connect() as connection:

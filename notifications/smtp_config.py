@@ -38,8 +38,13 @@ def parse_smtp_url(url: str) -> SmtpConfig:
     try:
         parts = urlsplit(url.strip())
         port = parts.port
-    except ValueError as error:
-        raise SmtpUrlError(f"LASTMILE_SMTP_URL {_redacted(url)!r}: {error}") from None
+    except ValueError:
+        # Not urlsplit's own words: they quote the "port" it read, which is the password's
+        # tail when the password holds an unencoded / ? or #.
+        raise SmtpUrlError(
+            f"LASTMILE_SMTP_URL {_redacted(url)!r}: the host or port is not valid "
+            "(percent-encode any / ? # @ : in the user name or password)"
+        ) from None
     if parts.scheme not in SCHEMES:
         raise SmtpUrlError(
             f"LASTMILE_SMTP_URL must start with smtp:// or smtps://, not {parts.scheme or url!r}"

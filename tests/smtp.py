@@ -3,12 +3,16 @@
 server = SmtpServer().start()
 server.answer = "550 5.1.1 No such mailbox"   # refuse at the end of DATA
 server.stop(); server.start()                  # down and up again, on the same port
+server.handler.delay = 0.05                    # answer DATA late, so sends are in flight
+server.handler.on_rcpt = hook                  # runs before RCPT / DATA are answered
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -58,6 +62,20 @@ class RecordingHandler:
         self.received: list[Received] = []
         self.answer: str | None = None
         self.refused = 0
+        # Fault injection: the hooks run in the server's loop before it answers (a hook that
+        # blocks holds the client waiting for that reply); `delay` answers DATA late.
+        self.on_rcpt: Callable[[], None] | None = None
+        self.on_data: Callable[[Received], None] | None = None  # after it is recorded
+        self.delay = 0.0
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.on_rcpt is not None:
+            self.on_rcpt()
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         with self.lock:
@@ -66,9 +84,13 @@ class RecordingHandler:
                 return self.answer
             raw = bytes(envelope.original_content or envelope.content)
             message = message_from_bytes(raw, _class=EmailMessage, policy=default)
-            self.received.append(
-                Received(envelope.mail_from, tuple(envelope.rcpt_tos), raw, message)
-            )
+            received = Received(envelope.mail_from, tuple(envelope.rcpt_tos), raw, message)
+            # The whole message is here (the end-of-data mark came): the server holds it.
+            self.received.append(received)
+        if self.on_data is not None:
+            self.on_data(received)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 2.0.0 OK: queued"
 
 
@@ -106,6 +128,10 @@ class SmtpServer:
     def received(self) -> list[Received]:
         with self.handler.lock:
             return list(self.handler.received)
+
+    def message_ids(self) -> list[str]:
+        """The Message-ID of every accepted message, in arrival order (repeats kept)."""
+        return [str(m.message["Message-ID"]) for m in self.received]
 
     def config(self, **changes: Any) -> SmtpConfig:
         values: dict[str, Any] = {

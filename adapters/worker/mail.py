@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from notifications.digest import DigestItem, DigestWriter
 from notifications.directory import Directory
 from notifications.outbox import MailDeriver
 from notifications.relevance import ReminderRelevance
-from notifications.sender import MailSender
+from notifications.sender import MailSender, RetryPolicy, SendReport
 from notifications.smtp_config import parse_smtp_url
 from notifications.tables import OutboxRow
 
@@ -58,14 +58,39 @@ def mail_jobs(
             lambda row: _record_failure(app, row),
             mail_from=settings.mail_from,
             relevance=ReminderRelevance(app),
+            retry=RetryPolicy(first=timedelta(seconds=settings.mail_retry_seconds)),
         )
-        send = sender.send_due
+        send = _Sending(sender)
     writer = DigestWriter(engine, directory, composer, app.clock)
 
     def digest(today: date) -> int:
         return writer.write(_open_findings(read_models, app.clock()), today)
 
     return MailJobs(deriver.derive, send, digest)
+
+
+class _Sending:
+    """The send job; its first round makes rows left `sending` by a killed process pending.
+
+    Only the holder of the worker lock sends (the worker, `lastmile tick`), so when this
+    process first sends, a `sending` row is the claim of a process that is gone: it was
+    killed before committing `sent`, and its end-of-data mark was never written, so the
+    server discarded that message. Without this the row would wait out the sender's lease
+    (15 minutes) before going out.
+    """
+
+    def __init__(self, sender: MailSender) -> None:
+        self.sender = sender
+        self.recovered = False
+
+    def __call__(self) -> SendReport:
+        reclaimed = 0
+        if not self.recovered:
+            reclaimed = self.sender.recover()
+            self.recovered = True
+        report = self.sender.send_due()
+        report.reclaimed += reclaimed
+        return report
 
 
 def _record_failure(app: LastmileApplication, row: OutboxRow) -> None:
