@@ -108,8 +108,13 @@ def ledger_report(read: ReadModels, moment: Moment, where: LedgerFilter) -> Repo
     return _report("ledger", "整改台账", "Rectification ledger", moment, LEDGER_COLUMNS, rows)
 
 
-def scorecard_report(read: ReadModels, moment: Moment) -> Report:
-    rows = [{**r, "class_name": CLASS_NAMES.get(r["class"])} for r in read.scorecard(moment)]
+def scorecard_report(read: ReadModels, moment: Moment, department: str | None = None) -> Report:
+    """Every department's scorecard and the total; with `department`, that one's rows only."""
+    rows = [
+        {**r, "class_name": CLASS_NAMES.get(r["class"])}
+        for r in read.scorecard(moment)
+        if department is None or r["department"] == department
+    ]
     departments = [r for r in rows if r["class"] is None and r["department"] != TOTAL]
     names = [r["department_name"] for r in departments]
     charts = (
@@ -157,9 +162,19 @@ def scorecard_report(read: ReadModels, moment: Moment) -> Report:
 
 
 def accountability_report(
-    read: ReadModels, moment: Moment, since: date, until: date, by_person: bool
+    read: ReadModels,
+    moment: Moment,
+    since: date,
+    until: date,
+    by_person: bool,
+    department: str | None = None,
 ) -> Report:
-    rows = read.accountability(moment, since, until, by_person)
+    """Who was late and how often warned; with `department`, that department's rows only."""
+    rows = [
+        r
+        for r in read.accountability(moment, since, until, by_person)
+        if department is None or r["department"] == department
+    ]
     columns = [c for c in ACCOUNTABILITY_COLUMNS if by_person or c.key != "responsible_person"]
     notes = (f"统计期间：{since.isoformat()} 至 {until.isoformat()}",)
     return _report(

@@ -32,6 +32,9 @@ def _chart_style(salt: str) -> Iterator[None]:
         "axes.unicode_minus": False,  # not every CJK font has U+2212
         "svg.fonttype": "path",  # glyphs as outlines: the page needs no font
         "svg.hashsalt": salt,  # stable ids, distinct per chart on one page
+        # Labels are users' words (department names): "$x^{$" must be text, not mathtext
+        # that fails to parse and takes the whole report down with it.
+        "text.parse_math": False,
     }
     with _LOCK, matplotlib.rc_context(style):
         yield

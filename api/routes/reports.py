@@ -45,6 +45,15 @@ def _send(report: Report, fmt: Format, lastmile: LastmileDep) -> Response:
     return Response(content, media_type=media_type(fmt), headers=headers)
 
 
+def _own_department(user: CurrentUser) -> str | None:
+    """The one department whose rows a report may show this user; None: every department.
+
+    Department users see their own department's findings only (PRODUCT.md §1), so every
+    report is cut to their rows, whatever the query asks for.
+    """
+    return user.department if user.role is Role.DEPARTMENT else None
+
+
 @router.get("/reports/ledger", responses=REPORT)
 def ledger(
     lastmile: LastmileDep,
@@ -58,8 +67,7 @@ def ledger(
     overdue: bool | None = None,
 ) -> Response:
     """整改台账: one row per finding; a department user gets its own department's rows."""
-    if user.role is Role.DEPARTMENT:
-        department = user.department
+    department = _own_department(user) or department
     moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
     where = LedgerFilter(department, evaluation, status, overdue=overdue)
     return _send(ledger_report(lastmile.read_models, moment, where), format, lastmile)
@@ -68,18 +76,24 @@ def ledger(
 @router.get("/reports/departments", responses=REPORT)
 def departments(
     lastmile: LastmileDep,
+    user: CurrentUser,
     reader: ReportReader,
     as_of: AsOf,
     format: Format = "json",
 ) -> Response:
-    """Department scorecards (整改率, 按期整改率, 逾期, ageing, escalations …)."""
+    """Department scorecards (整改率, 按期整改率, 逾期, ageing, escalations …).
+
+    A department user gets its own department's rows only (no county total).
+    """
     moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
-    return _send(scorecard_report(lastmile.read_models, moment), format, lastmile)
+    report = scorecard_report(lastmile.read_models, moment, _own_department(user))
+    return _send(report, format, lastmile)
 
 
 @router.get("/reports/accountability", responses=REPORT)
 def accountability(
     lastmile: LastmileDep,
+    user: CurrentUser,
     reader: ReportReader,
     as_of: AsOf,
     since: date | None = None,
@@ -87,30 +101,41 @@ def accountability(
     by_person: bool = False,
     format: Format = "json",
 ) -> Response:
-    """Who was late, how often warned, escalations, interviews and decisions, over a period."""
+    """Who was late, how often warned, escalations, interviews and decisions, over a period.
+
+    A department user gets its own department's rows only.
+    """
     moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
     last = until or moment.day
     first = since or last.replace(day=1)
     if first > last:
         raise Problem(422, f"since ({first}) must not be after until ({last}).", "invalid")
-    report = accountability_report(lastmile.read_models, moment, first, last, by_person)
+    report = accountability_report(
+        lastmile.read_models, moment, first, last, by_person, _own_department(user)
+    )
     return _send(report, format, lastmile)
 
 
 @router.get("/reports/budget-linkage", responses=REPORT)
 def budget(
     lastmile: LastmileDep,
+    user: CurrentUser,
     reader: ReportReader,
     as_of: AsOf,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     format: Format = "json",
 ) -> Response:
-    """结果应用: a suggestion per evaluation for a budget year, from the versioned rule table."""
+    """结果应用: a suggestion per evaluation for a budget year, from the versioned rule table.
+
+    A department user gets its own department's evaluations only.
+    """
     moment = lastmile.read_models.moment(as_of or lastmile.app.clock())
     budget_year = year or moment.day.year + 1
     found = budget_linkage(
         lastmile.read_models, lastmile.app, lastmile.linkage_policy, budget_year, moment
     )
+    own = _own_department(user)
+    found = [f for f in found if own is None or f.suggestion.department == own]
     return _send(linkage_report(found, budget_year, moment), format, lastmile)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from adapters.settings import Settings
 from api.app import create_app
 from domain.values import Actor, Role
 from domain.views import FindingView
-from tests.api.conftest import EVIDENCE, Api, State, Who, pdf
+from tests.api.conftest import EVALUATIONS, EVIDENCE, Api, State, Who, pdf
 from tests.conftest import ManualClock
 from tests.support.ledgers import row, to_csv
 
@@ -316,3 +316,96 @@ def test_every_endpoint_but_the_public_ones_asks_for_a_token(api: Api) -> None:
     assert {key: a.status_code for key, a in answers.items()} == dict.fromkeys(guarded, 401)
     assert {a.json()["code"] for a in answers.values()} == {"unauthenticated"}
     assert {a.headers["WWW-Authenticate"] for a in answers.values()} == {"Bearer"}
+
+
+REPORTS = (
+    "/api/v1/reports/ledger",
+    "/api/v1/reports/departments",
+    "/api/v1/reports/accountability?since=2025-01-01",
+    "/api/v1/reports/accountability?since=2025-01-01&by_person=true",
+    "/api/v1/reports/budget-linkage?year=2026",
+)
+
+
+def test_every_report_gives_a_department_user_only_its_own_rows(api: Api) -> None:
+    # Given escalated, interviewed findings of both departments, and the read models current
+    for department in ("SLJ", "JYJ"):
+        finding = api.finding("level-2", department=department)
+        api.system.app.record_interview(finding.id, S.actor, finding.due_on, "约谈局长")
+    api.project()
+
+    for path, who in itertools.product(REPORTS, (Who.SLJ, Who.JYJ, Who.SUPERVISOR)):
+        # When each reads each report, asking for the other department as well
+        glue = "&" if "?" in path else "?"
+        answer = api.call(who, "GET", f"{path}{glue}department=JYJ")
+        csv = api.call(who, "GET", f"{path}{glue}format=csv").content.decode("utf-8-sig")
+
+        # Then a department user's rows are all its own, in every format
+        assert answer.status_code == 200, (path, answer.text)
+        departments = {row["department"] for row in answer.json()["rows"]}
+        if who.department is None:  # a supervisor sees the department it asks for, or all
+            assert "JYJ" in departments, path
+            continue
+        assert departments == {who.department}, (path, who)
+        other = "JYJ" if who is Who.SLJ else "SLJ"
+        assert other not in csv, (path, who)
+        assert EVALUATIONS[other] not in csv, (path, who)
+
+
+def test_a_department_user_naming_another_departments_ids_in_a_query_gets_nothing(
+    api: Api,
+) -> None:
+    api.finding(department="JYJ")
+    api.project()
+
+    for path in ("/api/v1/findings", "/api/v1/reports/ledger"):
+        answer = api.call(Who.SLJ, "GET", path, params={"evaluation": EVALUATIONS["JYJ"]})
+
+        assert answer.status_code == 200
+        assert answer.json()["rows"] == []
+
+
+def test_every_finding_scoped_write_on_another_departments_finding_is_a_plain_404(
+    api: Api,
+) -> None:
+    # Given SLJ's user, and for each write a JYJ finding in the state the write needs
+    for write in WRITES:
+        if write.state is None or write.who is not Who.SLJ:
+            continue
+        theirs = api.finding(write.state, department="JYJ")
+        missing = replace(theirs, id=uuid4())
+        before = api.events()
+
+        # When SLJ's user makes the write on it, and on a finding that does not exist
+        answers = [
+            api.call(Who.SLJ, write.method, write.url(f), **write.request(theirs))
+            for f in (theirs, missing)
+        ]
+
+        # Then both are the same 404, word for word but the id, and nothing is recorded
+        assert [a.status_code for a in answers] == [404, 404], write.path
+        said = [a.json()["detail"].replace(str(f.id), "?") for a, f in
+                zip(answers, (theirs, missing), strict=True)]  # fmt: skip
+        assert said[0] == said[1], write.path
+        assert api.events() == before
+
+
+def test_another_departments_evidence_reads_exactly_like_missing_evidence(api: Api) -> None:
+    # Given a file JYJ uploaded to its own finding
+    theirs = api.finding("acknowledged", department="JYJ")
+    jyj = F.format(finding_id=theirs.id) + "/evidence"
+    upload = api.call(Who.JYJ, "POST", jyj, files={"file": ("报告.pdf", pdf(), "application/pdf")})
+    sha256 = upload.json()["sha256"]
+    ours = api.finding("acknowledged")
+
+    for query in ({}, {"as_of": "2025-09-26T10:00:00+08:00"}):
+        # When SLJ's user asks for it, by JYJ's finding or by its own
+        answers = [
+            api.call(Who.SLJ, "GET", f"{path}/{sha256}", params=query)
+            for path in (jyj, F.format(finding_id=ours.id) + "/evidence")
+        ]
+
+        # Then it is a 404 either way, and the file itself is never sent
+        assert [a.status_code for a in answers] == [404, 404]
+        assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
+    assert api.call(Who.JYJ, "GET", f"{jyj}/{sha256}").status_code == 200
