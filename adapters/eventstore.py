@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, event, select
@@ -133,7 +134,21 @@ class ChainedApplicationRecorder(SQLAlchemyApplicationRecorder):
                 self._head = head
 
 
+class PingingDatastore(SQLAlchemyDatastore):
+    """The datastore, its PostgreSQL connections tested as they leave the pool.
+
+    A pooled connection the server dropped while it sat idle (a restart, a failover,
+    pg_terminate_backend) is replaced instead of failing the next command.
+    """
+
+    def __init__(self, *, url: str | None = None, **kwargs: Any) -> None:
+        if url and url.startswith("postgresql"):
+            kwargs.setdefault("pool_pre_ping", True)
+        super().__init__(url=url, **kwargs)
+
+
 class Factory(SQLAlchemyFactory):
     """PERSISTENCE_MODULE=adapters.eventstore selects this factory."""
 
+    datastore_class = PingingDatastore
     application_recorder_class = ChainedApplicationRecorder

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sql
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
@@ -49,7 +52,19 @@ TITLES = {
     428: "Precondition required",
     429: "Too many attempts",
     500: "Server error",
+    503: "Unavailable",
+    507: "Storage full",
 }
+# The database is away or cannot write just now (connection lost, locked, disk full): a
+# retry later can succeed. Anything else the store raises is a refusal, answered 500.
+TRANSIENT = (
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    sql.OperationalError,
+    sql.InterfaceError,
+)
+DISK_FULL = ("database or disk is full", "no space left on device", "could not extend file")
+RETRY_AFTER = "5"  # seconds
 
 
 class Problem(Exception):  # noqa: N818 -- named after RFC 9457 "problem details"
@@ -115,11 +130,58 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, error: StoreError) -> JSONResponse:
+        if _transient(error):
+            return _unavailable(error, saving=True)
         log.error("event store refused a write: %s", error)
         return problem_response(
             500, "The data store refused the change; nothing was saved. An administrator "
             "has been told (run `lastmile verify`).", "store",
         )  # fmt: skip
+
+    # Reads, and writes outside the event store (users, idempotency keys), meet the
+    # same outages raw: answer them the same way instead of with a bare 500.
+    for kind in TRANSIENT:
+        app.add_exception_handler(kind, _database_away)
+
+
+async def _database_away(request: Request, error: Exception) -> JSONResponse:
+    return _unavailable(error, saving=False)
+
+
+def _unavailable(error: BaseException, *, saving: bool) -> JSONResponse:
+    """503 (try again shortly) or 507 (the disk is full) for a store that cannot work now."""
+    log.error("the data store is unavailable: %s", _first_line(error))
+    if any(words in str(e).lower() for e in _chain(error) for words in DISK_FULL):
+        detail = "The server's storage is full: nothing can be saved until an administrator "
+        return problem_response(507, detail + "frees space.", "storage-full")
+    detail = "The data store is unavailable right now; try again in a moment."
+    if saving and _while_committing(error):
+        detail += " The connection was lost while committing: reload to see if it was saved."
+    elif saving:
+        detail += " Nothing was saved."
+    return problem_response(503, detail, "store-unavailable", {"Retry-After": RETRY_AFTER})
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def _transient(error: BaseException) -> bool:
+    return any(isinstance(e, TRANSIENT) for e in _chain(error))
+
+
+def _while_committing(error: BaseException) -> bool:
+    failed = next((e for e in _chain(error) if isinstance(e, sql.StatementError)), None)
+    return failed is not None and failed.statement is None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _field_error(error: Any) -> dict[str, str]:

@@ -6,8 +6,10 @@ rebuild memory, and scorecard/ledger latencies, latest and as of the past (bench
 http: commands/s and latency over HTTP as a ratio to the application's rate, and list and
 scorecard latency over HTTP on a seeded history of --findings findings (bench.http); when
 projections runs too, on the history it wrote (one history per store, not two).
-JSON goes to commands.json, projections.json and http.json in LASTMILE_BENCH_OUTPUT
-(default var/bench).
+worker: one ladder scan over --worker-findings open findings against a plain SELECT of them,
+and mail delivered by MailSender as a ratio to raw aiosmtplib sends (bench.worker).
+JSON goes to commands.json, projections.json, http.json and worker.json in
+LASTMILE_BENCH_OUTPUT (default var/bench).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import os
 import time
 from pathlib import Path
 
-from bench import commands, http, http_report, projection_report, projections
+from bench import commands, http, http_report, projection_report, projections, worker, worker_report
 from bench.http_commands import CommandPlan
 from bench.http_reads import ReadPlan
 from bench.report import document, notes, table, write_json
+from bench.worker_mail import MailPlan
 
-BENCHMARKS = ("commands", "projections", "http")
+BENCHMARKS = ("commands", "projections", "http", "worker")
 DEFAULT_OUTPUT = Path(os.environ.get("LASTMILE_BENCH_OUTPUT", "var/bench"))
 
 
@@ -49,6 +52,12 @@ def arguments() -> argparse.Namespace:
     group.add_argument("--http-rounds", type=int, default=served.rounds)
     group.add_argument("--workers", type=int, default=served.workers, help="concurrent clients")
     group.add_argument("--read-runs", type=int, default=reads.runs, help="timed GETs per path")
+    scanned, mailed = worker.WorkerPlan(), MailPlan()
+    group = parser.add_argument_group("worker")
+    group.add_argument("--worker-findings", type=int, default=scanned.findings, help="open")
+    group.add_argument("--scan-runs", type=int, default=scanned.scan_runs, help="steady scans")
+    group.add_argument("--mail-messages", type=int, default=mailed.messages)
+    group.add_argument("--mail-rounds", type=int, default=mailed.rounds)
     return parser.parse_args()
 
 
@@ -109,11 +118,22 @@ def _report_http(
     _write(args.output_dir / "http.json", http_report.document(outcomes, plan))
 
 
+def run_worker(args: argparse.Namespace, stores: list[str]) -> None:
+    mail = MailPlan(args.mail_messages, args.mail_rounds)
+    plan = worker.WorkerPlan(args.worker_findings, scan_runs=args.scan_runs, mail=mail)
+    outcomes = worker.measure_all(plan, stores, say)
+    print(worker_report.tables(outcomes))
+    for line in worker_report.NOTES:
+        print(line)
+    _write(args.output_dir / "worker.json", worker_report.document(outcomes, plan))
+
+
 RUNS = {
     "commands": run_commands,
     "projections": run_projections,
     "http": run_http,
     "projections+http": run_projections_and_http,
+    "worker": run_worker,
 }
 
 

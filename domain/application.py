@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Recording
 from eventsourcing.utils import EnvType
 
 from domain.budget import Suggestion
@@ -91,6 +91,21 @@ class LastmileApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """Save; a store that fails for any reason but a collision raises StoreError."""
+        try:
+            return super().save(*objs, **kwargs)
+        except IntegrityError:
+            raise  # a collision: the callers retry or refuse it
+        except PersistenceError as error:
+            # The connection was lost, the disk is full, the database is locked: the
+            # transaction was rolled back (or, lost during COMMIT, its outcome is unknown).
+            raise StoreError(_unsaved(error)) from error
 
     # -- registry ----------------------------------------------------------------
 
@@ -545,6 +560,20 @@ def _stale(finding: Finding, expected: int, actual: int) -> StaleVersionError:
 def _back_off(attempt: int) -> None:
     # Jitter spreads colliding writers apart so they stop colliding on the next attempt.
     time.sleep(random.uniform(0, min(0.05, 0.002 * (attempt + 1))))
+
+
+def _unsaved(error: PersistenceError) -> str:
+    text = str(error).strip()
+    reason = text.splitlines()[0] if text else type(error).__name__
+    # SQLAlchemy names the statement that failed; None means COMMIT itself failed. Any
+    # other failure rolled the transaction back.
+    failed_statement = getattr(error.__cause__, "statement", "unknown")
+    if failed_statement is None:
+        return (
+            f"The event store failed while committing ({reason}); the change may not have "
+            "been recorded: reload before trying again."
+        )
+    return f"The event store failed while saving ({reason}); nothing was recorded."
 
 
 def _at(moment: datetime | None) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,6 +26,7 @@ from notifications.smtp_config import parse_smtp_url
 from notifications.tables import OutboxRow
 
 log = logging.getLogger("lastmile.worker")
+SEND_RUN_SECONDS = 20.0
 MAILER = Actor("system:mailer", Role.SYSTEM)
 DIGEST_STATUSES = ("issued", "acknowledged", "rectified")
 
@@ -84,13 +87,20 @@ class _Sending:
         self.recovered = False
 
     def __call__(self) -> SendReport:
-        reclaimed = 0
+        total = SendReport()
         if not self.recovered:
-            reclaimed = self.sender.recover()
+            total.reclaimed = self.sender.recover()
             self.recovered = True
-        report = self.sender.send_due()
-        report.reclaimed += reclaimed
-        return report
+        # Batch after batch while there is a backlog, so one run is not capped at one batch
+        # per interval; bounded in time, so a stop request waits seconds, not minutes.
+        give_up_at = time.monotonic() + SEND_RUN_SECONDS
+        while True:
+            report = self.sender.send_due()
+            for name, value in dataclasses.asdict(report).items():
+                setattr(total, name, getattr(total, name) + value)
+            handled = report.sent + report.retried + report.failed + report.superseded
+            if handled < self.sender.batch_size or time.monotonic() >= give_up_at:
+                return total
 
 
 def _record_failure(app: LastmileApplication, row: OutboxRow) -> None:

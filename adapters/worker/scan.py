@@ -28,6 +28,7 @@ _COLUMNS = (
     "held_since_wdn", "department_overdue_days", "submitted_at", "verify_due_on",
     "escalation_level", "rejections", "ladder_keys",
 )  # fmt: skip
+_STATUSES = {status.value: status for status in Status}  # a dict lookup: Status() is slower
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,14 @@ def scan(lastmile: Lastmile, moment: datetime, stop: threading.Event | None = No
     app = lastmile.app
     today = local_date(moment)
     today_wdn = app.calendar.working_day_number(today)
-    rows = candidate_rows(lastmile.records, today, today_wdn, app.policy.ladder)
-    due = [row for row in rows if due_steps(row.state, today, app.policy.ladder, app.calendar)]
+    ladder, calendar = app.policy.ladder, app.calendar
+    rows = _candidate_states(lastmile.records, today, today_wdn, ladder)
+    # An id becomes a UUID only for the few rows with a step due: most candidates have none.
+    due = [
+        Candidate(UUID(key), version, state)
+        for key, version, state in rows
+        if due_steps(state, today, ladder, calendar)
+    ]
     tally = _climb_each(app, due, stop)
     report = ScanReport(
         moment=moment,
@@ -124,13 +131,24 @@ def candidate_rows(
     engine: Engine, today: date, today_wdn: int, policy: LadderPolicy
 ) -> list[Candidate]:
     """Open findings for which the ladder could have a step today, as ClockStates."""
+    return [
+        Candidate(UUID(key), version, state)
+        for key, version, state in _candidate_states(engine, today, today_wdn, policy)
+    ]
+
+
+def _candidate_states(
+    engine: Engine, today: date, today_wdn: int, policy: LadderPolicy
+) -> list[tuple[str, int, ClockState]]:
+    """(id, version, ClockState) of each candidate row; the scan's hot loop, kept lean."""
     query = select(*(findings.c[name] for name in _COLUMNS)).where(
         _maybe_due(today, today_wdn, policy)
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
+    # id and version lead _COLUMNS; a plain dict per row is cheaper than Row._mapping.
     return [
-        Candidate(UUID(row.id), row.version, clock_state(row._mapping, today, today_wdn))
+        (row[0], row[1], clock_state(dict(zip(_COLUMNS, row, strict=True)), today, today_wdn))
         for row in rows
     ]
 
@@ -159,7 +177,7 @@ def _maybe_due(today: date, today_wdn: int, policy: LadderPolicy) -> Any:
 
 def clock_state(row: Any, today: date, today_wdn: int) -> ClockState:
     """The ladder's view of a ledger row on `today`."""
-    status = Status(row["status"])
+    status = _STATUSES[row["status"]]
     submitted = row["submitted_at"]
     return ClockState(
         status=status,

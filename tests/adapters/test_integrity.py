@@ -182,7 +182,7 @@ def test_a_transaction_rolled_back_after_chaining_leaves_the_chain_whole(
 
     # When a save fails after its chain rows were computed, so its transaction rolls back
     monkeypatch.setattr(recorder, "_insert_stored_events", chain_then_fail)
-    with pytest.raises(OperationalError):
+    with pytest.raises(StoreError, match="nothing was recorded"):
         lastmile.app.report_progress(findings[0], DEPARTMENT_USER, "进展", 10)
     monkeypatch.undo()
 
