@@ -20,8 +20,7 @@ from adapters.projections.queries import LedgerFilter, ReadModels
 from adapters.projections.scorecard import TOTAL
 from adapters.reports.text import percent_text
 from api.ui.charts import BarChart, Punctuation, Series, rate_chart, stacked_chart
-from api.ui.inbox import POSITION_COOKIE
-from api.ui.pages import PageError, PageRoute, Ui, UiDep, render
+from api.ui.pages import PageError, PageRoute, Ui, UiDep, lists_current, render
 from api.ui.security import SignedIn
 from domain.calendar import end_of_day, local_date
 from domain.values import Role
@@ -56,7 +55,7 @@ def dashboard(ui: UiDep, who: SignedIn) -> Response:
     if who.user.role not in VIEWERS:
         raise PageError(403, "error.role")
     choice = _choice(ui)
-    _read_own_writes(ui)
+    lists_current(ui)
     models = ui.lastmile.read_models
     moment = models.moment(end_of_day(choice.day))
     rows = models.scorecard(moment)
@@ -104,14 +103,6 @@ def _choice(ui: Ui) -> Choice:
     if not 2000 <= year <= 2100:
         year, problem = day.year + 1, problem or "dashboard.bad_year"
     return Choice(day, year, today, problem)
-
-
-def _read_own_writes(ui: Ui) -> None:
-    """After the reader's own write, wait (briefly) until the figures include it."""
-    position = ui.request.cookies.get(POSITION_COOKIE, "")
-    if position.isdigit():
-        head = ui.lastmile.app.recorder.max_notification_id() or 0
-        ui.lastmile.projections.wait_for(min(int(position), head), timeout=3.0)
 
 
 def _percent(rate: float | None) -> str:

@@ -13,7 +13,6 @@ from api.authorization import may, sees_department
 from api.errors import status_for
 from api.ui.commands import COMMANDS, Posted, available, pending_extension
 from api.ui.forms import FieldError, Fields
-from api.ui.inbox import POSITION_COOKIE
 from api.ui.pages import PageError, PageRoute, Ui, UiDep, redirect, render
 from api.ui.security import CheckedForm, SignedIn, Visitor
 from api.ui.timeline import timeline
@@ -64,18 +63,15 @@ def run_command(
     attempt = Attempt(command, fields.values, fields.errors)
     if not fields.errors:
         try:
-            result = run(_version(form))
+            run(_version(form))
         except FieldError as error:
             attempt.errors[error.name] = error.message
         except DomainError as error:
             attempt.problem, attempt.detail = _explain(ui, error), str(error)
         else:
-            response = redirect(
+            return redirect(
                 f"/findings/{finding_id}#timeline", flash=f"done_{command.replace('-', '_')}"
             )
-            if result.position is not None:
-                response.set_cookie(POSITION_COOKIE, str(result.position), max_age=60)
-            return response
     fresh = ui.lastmile.app.finding(view.id)
     return _page(ui, who, fresh, attempt, status=422 if attempt.errors else 409)
 

@@ -26,7 +26,6 @@ from adapters.ledger_import import LedgerReport, RowProblem, columns, import_led
 from api.authorization import Action, may
 from api.deps import SESSION_COOKIE
 from api.ui.forms import Fields
-from api.ui.inbox import POSITION_COOKIE
 from api.ui.pages import PageError, PageRoute, Ui, UiDep, redirect, render
 from api.ui.security import CheckedForm, SignedIn, Visitor, csrf_token
 from domain.values import Actor
@@ -95,10 +94,7 @@ def confirm_import(ui: UiDep, who: SignedIn, form: CheckedForm) -> Response:
         return _page(ui, who, report=report, filename=filename, changed=True, status=409)
     orders = report.result.orders
     query = {"status": "all", "q": orders[0]} if len(orders) == 1 else {"status": "issued"}
-    response = redirect(f"/?{urlencode(query)}", flash="done_import")
-    head = ui.lastmile.app.recorder.max_notification_id() or 0
-    response.set_cookie(POSITION_COOKIE, str(head), max_age=60)
-    return response
+    return redirect(f"/?{urlencode(query)}", flash="done_import")
 
 
 def _check_may_import(who: Visitor) -> None:

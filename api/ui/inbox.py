@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from adapters.projections.queries import LedgerFilter, ReadModels
-from api.ui.pages import PageRoute, UiDep, render
+from api.ui.pages import PageRoute, UiDep, lists_current, render
 from api.ui.security import SignedIn
 from domain.calendar import local_date
 from domain.values import Role
@@ -18,7 +18,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 OPEN = ("issued", "acknowledged", "rectified")
 STATUSES = ("open", *OPEN, "verified", "withdrawn", "all")
 PER_STATUS = 500  # rows read per status; past that the page asks for a narrower filter
-POSITION_COOKIE = "lastmile_position"  # the log position of the reader's last write
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def inbox(ui: UiDep, who: SignedIn) -> Response:
     filters = _filters(ui, user.role)
     if user.role is Role.DEPARTMENT:
         filters = Filters(filters.status, filters.overdue, user.department or "", filters.q)
-    _read_own_writes(ui)
+    lists_current(ui)
     models = lastmile.read_models
     moment = models.moment(lastmile.app.clock())
     statuses = OPEN if filters.status == "open" else (filters.status,)
@@ -119,11 +118,3 @@ def _urgency(row: dict[str, Any]) -> tuple[Any, ...]:
         row["order_ref"],
         row["ref"],
     )
-
-
-def _read_own_writes(ui: UiDep) -> None:
-    """After the reader's own write, wait (briefly) until the lists include it."""
-    position = ui.request.cookies.get(POSITION_COOKIE, "")
-    if position.isdigit():
-        head = ui.lastmile.app.recorder.max_notification_id() or 0
-        ui.lastmile.projections.wait_for(min(int(position), head), timeout=3.0)

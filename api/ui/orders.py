@@ -19,7 +19,6 @@ from adapters.projections.tables import evaluations
 from api.authorization import Action, may
 from api.errors import status_for
 from api.ui.forms import Fields
-from api.ui.inbox import POSITION_COOKIE
 from api.ui.pages import PageError, PageRoute, Ui, UiDep, redirect, render
 from api.ui.security import CheckedForm, SignedIn, Visitor
 from domain.calendar import local_date
@@ -113,11 +112,8 @@ def issue_order(ui: UiDep, who: SignedIn, form: CheckedForm) -> Response:
 
 
 def _issued(ui: Ui, ref: str) -> Response:
-    """To the inbox filtered by the order, once the lists include it."""
-    response = redirect(f"/?{urlencode({'status': 'all', 'q': ref})}", flash="done_order")
-    head = ui.lastmile.app.recorder.max_notification_id() or 0
-    response.set_cookie(POSITION_COOKIE, str(head), max_age=60)
-    return response
+    """To the inbox filtered by the order (the inbox waits until its lists include it)."""
+    return redirect(f"/?{urlencode({'status': 'all', 'q': ref})}", flash="done_order")
 
 
 def _check_may_issue(who: Visitor) -> None:

@@ -58,6 +58,17 @@ def ui_context(request: Request, lastmile: LastmileDep) -> Ui:
 
 
 UiDep = Annotated[Ui, Depends(ui_context)]
+LISTS_WAIT_SECONDS = 3.0
+
+
+def lists_current(ui: Ui) -> None:
+    """Wait (briefly) until the read models hold every event recorded before this request.
+
+    Lists, queues and figures then show what anyone — the reader or a colleague — did before
+    the page was asked for, not what the background projector happened to reach.
+    """
+    head = ui.lastmile.app.recorder.max_notification_id() or 0
+    ui.lastmile.projections.wait_for(head, timeout=LISTS_WAIT_SECONDS)
 
 
 @cache

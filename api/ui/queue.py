@@ -14,8 +14,7 @@ from fastapi import APIRouter, Response
 
 from adapters.projections.moments import Moment
 from adapters.projections.queries import LedgerFilter, ReadModels
-from api.ui.inbox import _read_own_writes
-from api.ui.pages import PageError, PageRoute, UiDep, render
+from api.ui.pages import PageError, PageRoute, UiDep, lists_current, render
 from api.ui.security import SignedIn
 from domain.calendar import WorkingCalendar, local_date
 from domain.values import Role
@@ -30,7 +29,7 @@ def verification_queue(ui: UiDep, who: SignedIn) -> Response:
     """Findings waiting for verification, the most urgent first."""
     if who.user.role is Role.DEPARTMENT:
         raise PageError(403, "error.role")
-    _read_own_writes(ui)
+    lists_current(ui)
     models = ui.lastmile.read_models
     moment = models.moment(ui.lastmile.app.clock())
     names = models.department_names(moment)
