@@ -47,7 +47,8 @@ from notifications.tables import SENT, OutboxRow, mail_outbox
 from tests.smtp import HOST, Received, SmtpServer
 from tests.worker.test_worker_process import log_actions, start_worker, worker_env
 
-pytestmark = pytest.mark.timeout(150)
+# Real worker processes and a slow SMTP server: minutes, so `make test-slow` runs them.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 EVALUATOR = Actor("pingjia.li", Role.EVALUATOR)
 EVALUATOR_MAIL = "li@czj.example.cn"
