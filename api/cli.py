@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
 from adapters.demo import DEMO_PASSWORD, USERS, ScriptClock, load_demo
+from adapters.migrations.upgrade import MigrationError, migrate
 from adapters.projections.linkage import budget_linkage
 from adapters.projections.moments import Moment
 from adapters.projections.queries import LedgerFilter
@@ -390,6 +391,21 @@ def _build(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers/--no-proxy-headers",
+            help="take the client address and scheme from X-Forwarded-For/-Proto "
+            "sent by a trusted proxy (--forwarded-allow-ips)",
+        ),
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated addresses or networks of the trusted proxies "
+            "(default: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)"
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (and keep the read models current) until stopped."""
     try:
@@ -397,7 +413,35 @@ def serve(
     except SettingsError as error:
         _fail(str(error), code=2)
     out.print(f"Lastmile API on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
+
+
+@cli.command("migrate")
+def migrate_store() -> None:
+    """Create or migrate every table this version needs, then say what was done; idempotent.
+
+    Run it once per upgrade, with the worker and API processes stopped.
+    """
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        _fail(str(error), code=2)
+    try:
+        report = migrate(settings)
+    except MigrationError as error:
+        _fail(str(error), code=1)
+    except (SQLAlchemyError, PersistenceError) as error:
+        where = make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+        _fail(f"Cannot migrate the database at {where}: {_first_line(error)}", code=2)
+    for line in report.lines():
+        print(line)
 
 
 @cli.command()

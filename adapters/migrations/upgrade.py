@@ -1,0 +1,198 @@
+"""`lastmile migrate`: bring a store to the schema this version expects; twice changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy.engine import make_url
+
+from adapters.bootstrap import bootstrap, records_url
+from adapters.migrations.schema import durable_tables
+from adapters.projections.runner import NAME, SCHEMA, UNVERSIONED
+from adapters.projections.tables import READ_MODEL_SCHEMA, tracking
+from adapters.settings import Settings
+
+SCRIPTS = Path(__file__).resolve().parent  # env.py, script.py.mako, versions/: package data
+# Serialises two operators' `lastmile migrate` on PostgreSQL (a transaction-scoped lock).
+_MIGRATE_LOCK = int.from_bytes(hashlib.sha256(b"lastmile-migrate").digest()[:8], signed=True)
+
+
+class MigrationError(RuntimeError):
+    """The store's revision is not one this version knows (it was migrated by a newer one)."""
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    """What `migrate` found and did, for the operator."""
+
+    store: str  # the records database, password hidden
+    events: str  # the event store's database (another file when embedded)
+    event_tables: tuple[str, ...]  # event store tables created now
+    adopted: bool  # durable tables made before migrations existed, now stamped
+    applied: tuple[str, ...]  # revisions applied, oldest first: "r0001 Baseline: …"
+    created: tuple[str, ...]  # durable tables created by those revisions
+    revision: str | None  # where the store is now
+    read_models: str  # created | kept | dropped (from another READ_MODEL_SCHEMA)
+    old_read_model_schema: int | None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.event_tables or self.applied or self.read_models != "kept")
+
+    def lines(self) -> list[str]:
+        lines = [f"Store: {self.store}"]
+        if self.events != self.store:
+            lines.append(f"Events: {self.events}")
+        if self.event_tables:
+            lines.append(f"event store: created {', '.join(self.event_tables)}")
+        if self.adopted:
+            lines.append("found tables made before migrations: stamped at the baseline revision")
+        lines += [f"applied {revision}" for revision in self.applied]
+        if self.created:
+            lines.append(f"created {', '.join(self.created)}")
+        lines.append(self._read_model_line())
+        if not self.changed:
+            lines.append(f"Nothing to do: the schema is at revision {self.revision} (head).")
+        else:
+            lines.append(f"Done: the schema is at revision {self.revision} (head).")
+        return lines
+
+    def _read_model_line(self) -> str:
+        schema = READ_MODEL_SCHEMA
+        if self.read_models == "created":
+            return f"read models: created (schema {schema})"
+        if self.read_models == "dropped":
+            return (
+                f"read models: schema {self.old_read_model_schema} replaced by {schema}; "
+                "they refill from the log when the worker or an API process starts "
+                "(or run `lastmile rebuild` now to watch it)"
+            )
+        return f"read models: in place (schema {schema})"
+
+
+def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
+    """Alembic's configuration for the packaged scripts: given a connection, or a URL."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(settings: Settings) -> MigrationReport:
+    """Apply pending revisions, create the event store, bring the read models to their schema."""
+    if not settings.uses_postgres:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = records_url(settings)
+    with _migration_engine(url) as engine:
+        durable = _upgrade(engine)
+        old_schema, had_read_models = _read_model_schema(engine)
+    events_before = _table_names(settings.sqlalchemy_url)
+    system = bootstrap(settings)  # CREATE_TABLE for the events; read models by their schema
+    try:
+        event_tables = tuple(
+            table.name for table in system.recorder.tables if table.name not in events_before
+        )
+    finally:
+        system.close()
+    read_models = "kept"
+    if not had_read_models:
+        read_models = "created"
+    elif old_schema != READ_MODEL_SCHEMA:
+        read_models = "dropped"
+    return MigrationReport(
+        store=_shown(url),
+        events=_shown(settings.sqlalchemy_url),
+        event_tables=event_tables,
+        read_models=read_models,
+        old_read_model_schema=old_schema,
+        **durable,
+    )
+
+
+def _upgrade(engine: Engine) -> dict[str, Any]:
+    """Alembic to head in one transaction; returns what it did, for MigrationReport."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
+        config = alembic_config(connection=connection)
+        names = durable_tables(connection.dialect.name)
+        before = set(inspect(connection).get_table_names()) & names
+        current = MigrationContext.configure(connection).get_current_revision()
+        scripts = ScriptDirectory.from_config(config)
+        try:
+            pending = list(scripts.iterate_revisions("heads", current or "base"))
+            command.upgrade(config, "heads")
+        except (CommandError, RevisionError) as error:
+            raise MigrationError(
+                f"{error}: the store was migrated by a newer Lastmile; install that version"
+            ) from None
+        after = set(inspect(connection).get_table_names()) & names
+        revision = MigrationContext.configure(connection).get_current_revision()
+    return {
+        "adopted": current is None and bool(before),
+        "applied": tuple(f"{s.revision} {s.doc}" for s in reversed(pending)),
+        "created": tuple(sorted(after - before)),
+        "revision": revision,
+    }
+
+
+def _read_model_schema(engine: Engine) -> tuple[int | None, bool]:
+    """The READ_MODEL_SCHEMA the read models were built under, and whether any were built."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(tracking.name):
+            return None, False
+        query = select(tracking.c.projection, tracking.c.position)
+        rows: dict[str, int] = {row.projection: row.position for row in connection.execute(query)}
+    if NAME not in rows:
+        return None, False
+    return int(rows.get(SCHEMA, UNVERSIONED)), True
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _migration_engine(url: str) -> Iterator[Engine]:
+    """An engine whose transactions cover DDL on SQLite too (BEGIN IMMEDIATE, not autocommit)."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        # pysqlite would run CREATE/ALTER outside any transaction; take SQLite's write lock
+        # up front so a failed revision rolls back whole and a second migrate waits.
+        event.listen(engine, "connect", _no_implicit_transactions)
+        event.listen(engine, "begin", _begin_immediate)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
