@@ -2,14 +2,18 @@
 
 commands: commands/s as a ratio to raw eventsourcing saves (bench.commands).
 projections: a seeded history of findings; rebuild events/s against a bulk-insert baseline,
-rebuild memory, and scorecard/ledger latencies, latest and as of the past (bench.projections).
+rebuild memory, scorecard/ledger latencies, latest and as of the past, and verify_log over the
+whole log against a plain read of it (bench.projections).
 http: commands/s and latency over HTTP as a ratio to the application's rate, and list and
 scorecard latency over HTTP on a seeded history of --findings findings (bench.http); when
 projections runs too, on the history it wrote (one history per store, not two).
 worker: one ladder scan over --worker-findings open findings against a plain SELECT of them,
 and mail delivered by MailSender as a ratio to raw aiosmtplib sends (bench.worker).
-JSON goes to commands.json, projections.json, http.json and worker.json in
-LASTMILE_BENCH_OUTPUT (default var/bench).
+scale (opt-in: --full, or --only scale; `make bench-full`): the projections benchmark on a
+history of about 1,000,000 events (--full-findings findings).
+JSON goes to commands.json, projections.json, scale.json, http.json and worker.json in
+LASTMILE_BENCH_OUTPUT (default var/bench); then docs/benchmarks.md and its charts are
+written from the JSON found there (--report-only: only that).
 """
 
 from __future__ import annotations
@@ -19,13 +23,23 @@ import os
 import time
 from pathlib import Path
 
-from bench import commands, http, http_report, projection_report, projections, worker, worker_report
+from bench import (
+    commands,
+    http,
+    http_report,
+    markdown,
+    projection_report,
+    projections,
+    worker,
+    worker_report,
+)
 from bench.http_commands import CommandPlan
 from bench.http_reads import ReadPlan
 from bench.report import document, notes, table, write_json
 from bench.worker_mail import MailPlan
 
 BENCHMARKS = ("commands", "projections", "http", "worker")
+OPT_IN = ("scale",)  # run by --full or --only scale
 DEFAULT_OUTPUT = Path(os.environ.get("LASTMILE_BENCH_OUTPUT", "var/bench"))
 
 
@@ -33,9 +47,16 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark only")
+    parser.add_argument("--only", choices=BENCHMARKS + OPT_IN, help="run one benchmark only")
+    parser.add_argument("--full", action="store_true", help="add scale to the benchmarks run")
     parser.add_argument("--store", choices=list(commands.STORES), action="append", dest="stores")
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--markdown", type=Path, default=markdown.MARKDOWN, help="the report written at the end"
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="write the markdown from the JSON; run nothing"
+    )
     plan, history = commands.Plan(), projections.ProjectionPlan()
     served, reads = CommandPlan(), ReadPlan()
     group = parser.add_argument_group("commands")
@@ -46,6 +67,13 @@ def arguments() -> argparse.Namespace:
     group.add_argument("--findings", type=int, default=history.findings, help="also http's")
     group.add_argument("--seed", type=int, default=history.seed)
     group.add_argument("--query-runs", type=int, default=history.query_runs)
+    group = parser.add_argument_group("scale")
+    group.add_argument(
+        "--full-findings",
+        type=int,
+        default=projections.FULL_FINDINGS,
+        help="the scale's history (about 1,000,000 events)",
+    )
     group = parser.add_argument_group("http")
     group.add_argument("--http-findings", type=int, default=served.findings, help="to report on")
     group.add_argument("--requests", type=int, default=served.requests, help="per round")
@@ -75,6 +103,12 @@ def run_projections(args: argparse.Namespace, stores: list[str]) -> None:
     _report_projections(args, projections.measure_all(plan, stores, say), plan)
 
 
+def run_scale(args: argparse.Namespace, stores: list[str]) -> None:
+    """The projections benchmark on the 1,000,000-event history; written to scale.json."""
+    plan = projections.ProjectionPlan(args.full_findings, args.seed, args.query_runs)
+    _report_projections(args, projections.measure_all(plan, stores, say), plan, "scale")
+
+
 def run_http(args: argparse.Namespace, stores: list[str]) -> None:
     plan = _http_plan(args)
     _report_http(args, http.measure_all(plan, stores, say), plan)
@@ -102,11 +136,13 @@ def _report_projections(
     args: argparse.Namespace,
     outcomes: list[projections.ProjectionOutcome],
     plan: projections.ProjectionPlan,
+    benchmark: str = "projections",
 ) -> None:
     print(projection_report.tables(outcomes))
     for line in projection_report.NOTES:
         print(line)
-    _write(args.output_dir / "projections.json", projection_report.document(outcomes, plan))
+    document = projection_report.document(outcomes, plan, benchmark)
+    _write(args.output_dir / f"{benchmark}.json", document)
 
 
 def _report_http(
@@ -134,6 +170,7 @@ RUNS = {
     "http": run_http,
     "projections+http": run_projections_and_http,
     "worker": run_worker,
+    "scale": run_scale,
 }
 
 
@@ -144,13 +181,20 @@ def say(line: str) -> None:
 def main() -> None:
     args = arguments()
     stores = args.stores or list(commands.STORES)
-    chosen = [name for name in BENCHMARKS if args.only in (None, name)]
-    if {"projections", "http"} <= set(chosen):  # one history per store serves both
-        chosen = [*(n for n in chosen if n not in ("projections", "http")), "projections+http"]
-    for name in chosen:
+    for name in [] if args.report_only else chosen_benchmarks(args):
         started = time.perf_counter()
         RUNS[name](args, stores)
         print(f"{name} benchmark: {time.perf_counter() - started:.0f} s\n", flush=True)
+    for path in markdown.write(args.output_dir, args.markdown):
+        print(f"{path} written")
+
+
+def chosen_benchmarks(args: argparse.Namespace) -> list[str]:
+    if args.only:
+        return [args.only]
+    # one history per store serves both projections and http
+    chosen = [*(n for n in BENCHMARKS if n not in ("projections", "http")), "projections+http"]
+    return [*chosen, *(OPT_IN if args.full else ())]
 
 
 def _write(path: Path, data: dict[str, object]) -> None:

@@ -1,9 +1,13 @@
-"""Read models at scale on each store: rebuild rate, rebuild memory, report latencies.
+"""Read models at scale on each store: rebuild rate, rebuild memory, report latencies,
+integrity verification.
 
 Per store: write a seeded history (bench.history); rebuild every read model from position 0
-in a child process whose memory is sampled (bench.rss); time the scorecard and the ledger's
-first page, latest and as of the middle of the history (bench.latency); then time a raw
-bulk insert of the rows the rebuild produced (bench.bulk) as the rebuild's baseline.
+in a child process whose memory is sampled (bench.rss); verify the whole log's hash chain in
+another child, against a plain read of the same rows (bench.verify); time the scorecard and
+the ledger's first page, latest and as of the middle of the history (bench.latency); then
+time a raw bulk insert of the rows the rebuild produced (bench.bulk) as the rebuild's baseline.
+`make bench` runs it at 100,000 findings; `make bench-full` at FULL_FINDINGS, a history of
+about 1,000,000 events.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from bench.history import Generated, Scale, SimulatedClock, generate
 from bench.latency import Latency, measure_reports
 from bench.rss import RebuildRun, rebuild_in_child
 from bench.stores import Store, StoreUnavailableError
+from bench.verify import VerifyRun, verify_in_child
 
 LATENCY_GOAL_MS = 200.0
+FULL_FINDINGS = 155_000  # the seeded history then holds about 1,000,000 events (6.46 a finding)
 _POSTGRES = ("autovacuum", "shared_buffers", "work_mem", "jit", "max_parallel_workers_per_gather")
 _SQLITE = ("journal_mode", "synchronous", "cache_size", "page_size", "temp_store")
 SETTINGS = {
@@ -57,6 +63,7 @@ class ProjectionMeasured:
     version: str
     generated: Generated
     rebuild: RebuildRun
+    integrity: VerifyRun
     baseline: Baseline
     latencies: dict[str, Latency]
     as_of: datetime
@@ -101,7 +108,9 @@ def measure(store: Store, plan: ProjectionPlan, say: Say) -> ProjectionMeasured:
     generated = write_history(store.settings, plan.scale, say)
     say(f"rebuilding {generated.events:,} events in a child process")
     rebuild = rebuild_in_child(store.settings, store.name)
-    say(f"rebuilt at {rebuild.events_per_s:,.0f} events/s; timing the reports")
+    say(f"rebuilt at {rebuild.events_per_s:,.0f} events/s; verifying the log")
+    integrity = verify_in_child(store.settings, store.name)
+    say(f"verified at {integrity.events_per_s:,.0f} events/s; timing the reports")
     with system(store.settings) as lastmile:
         database = database_facts(lastmile.records)
         latencies = measure_reports(lastmile.read_models, generated.middle, plan.query_runs)
@@ -113,6 +122,7 @@ def measure(store: Store, plan: ProjectionPlan, say: Say) -> ProjectionMeasured:
         version=store.version,
         generated=generated,
         rebuild=rebuild,
+        integrity=integrity,
         baseline=baseline,
         latencies=latencies,
         as_of=generated.middle,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sqlite3
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -29,12 +30,42 @@ def machine_facts() -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(),
+        "cpu_model": _proc_field("/proc/cpuinfo", "model name"),
+        "memory_gib": _memory_gib(),
+        "os": _os_name(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
         "eventsourcing": version("eventsourcing"),
         "eventsourcing_sqlalchemy": version("eventsourcing-sqlalchemy"),
         "sqlalchemy": version("sqlalchemy"),
     }
+
+
+def _proc_field(path: str, name: str) -> str | None:
+    """The first `name: value` line of a /proc file (Linux); None elsewhere."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip()
+    return None
+
+
+def _memory_gib() -> float | None:
+    total = _proc_field("/proc/meminfo", "MemTotal")  # "24683520 kB"
+    return round(int(total.split()[0]) / 1024**2, 1) if total else None
+
+
+def _os_name() -> str:
+    try:
+        return platform.freedesktop_os_release()["PRETTY_NAME"]
+    except (OSError, KeyError):
+        return f"{platform.system()} {platform.release()}"
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -67,6 +98,7 @@ def document(outcomes: list[Outcome], plan: Plan) -> dict[str, Any]:
     return {
         "benchmark": "commands",
         "goal_ratio": GOAL,
+        "notes": notes(outcomes)[:1],
         "machine": machine_facts(),
         "plan": asdict(plan),
         "stores": [_entry(outcome) for outcome in outcomes],

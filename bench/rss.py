@@ -95,15 +95,22 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 def rebuild_in_child(settings: Settings, label: str) -> RebuildRun:
     """`python -m bench.rebuild` on the store, sampled until it exits."""
-    command = [sys.executable, "-m", "bench.rebuild", label]
+    return _run(*run_in_child("bench.rebuild", settings, label))
+
+
+def run_in_child(
+    module: str, settings: Settings, label: str
+) -> tuple[dict[str, Any], list[Sample]]:
+    """`python -m <module> <label>` on the store: its last stdout line as JSON, and RSS samples."""
+    command = [sys.executable, "-m", module, label]
     with subprocess.Popen(
         command, cwd=ROOT, env=child_env(settings), stdout=subprocess.PIPE, text=True
     ) as child:
         samples = sample_rss(child)
         output, _ = child.communicate()
     if child.returncode != 0:
-        raise RuntimeError(f"the rebuild process failed with exit code {child.returncode}")
-    return _run(json.loads(output.strip().splitlines()[-1]), samples)
+        raise RuntimeError(f"python -m {module} failed with exit code {child.returncode}")
+    return json.loads(output.strip().splitlines()[-1]), samples
 
 
 def sample_rss(child: subprocess.Popen[str]) -> list[Sample]:
