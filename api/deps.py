@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
+from pydantic import BeforeValidator
 
 from adapters.bootstrap import Lastmile
 from adapters.users import User
@@ -105,9 +106,20 @@ def _nul_in(value: Any, at: str = "") -> str | None:
     return None
 
 
+def _iso_only(value: Any) -> Any:
+    """Refuse a bare number: pydantic would read "-95" as seconds since 1970."""
+    if (
+        isinstance(value, str | int | float)
+        and str(value).lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("must be an ISO 8601 date-time such as 2025-10-31T17:00, not a number")
+    return value
+
+
 def as_of_query(
     as_of: Annotated[
         datetime | None,
+        BeforeValidator(_iso_only),
         Query(description="A past moment, ISO 8601; without a zone it is China time."),
     ] = None,
 ) -> datetime | None:

@@ -143,6 +143,7 @@ BAD = (
     get("a finding id that is not a UUID", "/api/v1/findings/12345", 422, "finding_id", "UUID"),
     get("as_of garbage", F, 422, "as_of", params={"as_of": "last tuesday"}),
     get("as_of garbage on the list", "/api/v1/findings", 422, "as_of", params={"as_of": "x"}),
+    get("as_of a bare number", F, 422, "ISO 8601", params={"as_of": "-95"}),
     get("page 0", "/api/v1/findings", 422, "page", params={"page": 0}),
     get("size 501", "/api/v1/findings", 422, "size", params={"size": 501}),
     get("an unknown status", "/api/v1/findings", 422, "status", params={"status": "closed"}),
