@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -106,13 +107,13 @@ def _nul_in(value: Any, at: str = "") -> str | None:
     return None
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso_only(value: Any) -> Any:
-    """Refuse a bare number: pydantic would read "-95" as seconds since 1970."""
-    if (
-        isinstance(value, str | int | float)
-        and str(value).lstrip("+-").replace(".", "", 1).isdigit()
-    ):
-        raise ValueError("must be an ISO 8601 date-time such as 2025-10-31T17:00, not a number")
+    """Only ISO 8601 text: pydantic would also read "-95" or "1e-9" as seconds since 1970."""
+    if value is not None and not ISO_DATE.match(str(value)):
+        raise ValueError("must be an ISO 8601 date-time such as 2025-10-31T17:00")
     return value
 
 
