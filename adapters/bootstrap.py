@@ -14,6 +14,7 @@ from adapters.eventstore import ChainedApplicationRecorder
 from adapters.evidence import EvidenceStore, FileEvidenceStore, PostgresEvidenceStore
 from adapters.idempotency import IdempotencyStore
 from adapters.integrity import IntegrityReport, verify_log
+from adapters.migrations.durable import check_at_start
 from adapters.policy import load_deadline_policy, load_linkage_policy
 from adapters.projections.batch import BatchProjection
 from adapters.projections.ledger import LedgerReducer
@@ -114,13 +115,18 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
     """Build everything from settings; called once per process, never at import."""
     if not settings.uses_postgres:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    records = records_engine(settings)
+    try:
+        check_at_start(records, embedded=not settings.uses_postgres)  # before any create_tables
+    except BaseException:
+        records.dispose()
+        raise
     app = LastmileApplication(
         env=event_store_env(settings),
         calendar=WorkingCalendar(load_holiday_table()),
         policy=load_deadline_policy(settings.policy),
         clock=clock,
     )
-    records = records_engine(settings)
     users = UserStore(records, clock, login_policy(settings))
     users.create_tables()
     projections = ProjectionRunner(

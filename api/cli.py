@@ -28,7 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
 from adapters.demo import DEMO_PASSWORD, USERS, ScriptClock, load_demo
-from adapters.migrations.upgrade import MigrationError, migrate
+from adapters.migrations.durable import MigrationError, SchemaBehindError
+from adapters.migrations.upgrade import migrate
 from adapters.projections.linkage import budget_linkage
 from adapters.projections.moments import Moment
 from adapters.projections.queries import LedgerFilter
@@ -83,7 +84,7 @@ def system(clock: Clock = system_clock) -> Iterator[Lastmile]:
     try:
         settings = load_settings()
         lastmile = bootstrap(settings, clock)
-    except (SettingsError, PolicyError) as error:
+    except (SettingsError, PolicyError, SchemaBehindError, MigrationError) as error:
         _fail(str(error), code=2)
     except (SQLAlchemyError, PersistenceError) as error:
         where = make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
@@ -412,6 +413,8 @@ def serve(
         settings = load_settings()
     except SettingsError as error:
         _fail(str(error), code=2)
+    with system():  # a store that needs `lastmile migrate` is one clear line, not a traceback
+        pass
     out.print(f"Lastmile API on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
         create_app(settings),

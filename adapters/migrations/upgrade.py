@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import bootstrap, records_url
-from adapters.migrations.schema import durable_tables
+from adapters.migrations.durable import upgrade_durable
 from adapters.projections.runner import NAME, SCHEMA, UNVERSIONED
 from adapters.projections.tables import READ_MODEL_SCHEMA, tracking
 from adapters.settings import Settings
-
-SCRIPTS = Path(__file__).resolve().parent  # env.py, script.py.mako, versions/: package data
-# Serialises two operators' `lastmile migrate` on PostgreSQL (a transaction-scoped lock).
-_MIGRATE_LOCK = int.from_bytes(hashlib.sha256(b"lastmile-migrate").digest()[:8], signed=True)
-
-
-class MigrationError(RuntimeError):
-    """The store's revision is not one this version knows (it was migrated by a newer one)."""
 
 
 @dataclass(frozen=True)
@@ -82,24 +63,13 @@ class MigrationReport:
         return f"read models: in place (schema {schema})"
 
 
-def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
-    """Alembic's configuration for the packaged scripts: given a connection, or a URL."""
-    config = Config()
-    config.set_main_option("script_location", str(SCRIPTS))
-    if url is not None:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    config.attributes["connection"] = connection
-    return config
-
-
 def migrate(settings: Settings) -> MigrationReport:
     """Apply pending revisions, create the event store, bring the read models to their schema."""
     if not settings.uses_postgres:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = records_url(settings)
-    with _migration_engine(url) as engine:
-        durable = _upgrade(engine)
-        old_schema, had_read_models = _read_model_schema(engine)
+    durable = upgrade_durable(url)
+    old_schema, had_read_models = _read_model_schema(url)
     events_before = _table_names(settings.sqlalchemy_url)
     system = bootstrap(settings)  # CREATE_TABLE for the events; read models by their schema
     try:
@@ -123,40 +93,17 @@ def migrate(settings: Settings) -> MigrationReport:
     )
 
 
-def _upgrade(engine: Engine) -> dict[str, Any]:
-    """Alembic to head in one transaction; returns what it did, for MigrationReport."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
-        config = alembic_config(connection=connection)
-        names = durable_tables(connection.dialect.name)
-        before = set(inspect(connection).get_table_names()) & names
-        current = MigrationContext.configure(connection).get_current_revision()
-        scripts = ScriptDirectory.from_config(config)
-        try:
-            pending = list(scripts.iterate_revisions("heads", current or "base"))
-            command.upgrade(config, "heads")
-        except (CommandError, RevisionError) as error:
-            raise MigrationError(
-                f"{error}: the store was migrated by a newer Lastmile; install that version"
-            ) from None
-        after = set(inspect(connection).get_table_names()) & names
-        revision = MigrationContext.configure(connection).get_current_revision()
-    return {
-        "adopted": current is None and bool(before),
-        "applied": tuple(f"{s.revision} {s.doc}" for s in reversed(pending)),
-        "created": tuple(sorted(after - before)),
-        "revision": revision,
-    }
-
-
-def _read_model_schema(engine: Engine) -> tuple[int | None, bool]:
+def _read_model_schema(url: str) -> tuple[int | None, bool]:
     """The READ_MODEL_SCHEMA the read models were built under, and whether any were built."""
-    with engine.connect() as connection:
-        if not inspect(connection).has_table(tracking.name):
-            return None, False
-        query = select(tracking.c.projection, tracking.c.position)
-        rows: dict[str, int] = {row.projection: row.position for row in connection.execute(query)}
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table(tracking.name):
+                return None, False
+            query = select(tracking.c.projection, tracking.c.position)
+            rows = {row.projection: row.position for row in connection.execute(query)}
+    finally:
+        engine.dispose()
     if NAME not in rows:
         return None, False
     return int(rows.get(SCHEMA, UNVERSIONED)), True
@@ -173,26 +120,3 @@ def _table_names(url: str) -> set[str]:
             return set(inspect(connection).get_table_names())
     finally:
         engine.dispose()
-
-
-@contextmanager
-def _migration_engine(url: str) -> Iterator[Engine]:
-    """An engine whose transactions cover DDL on SQLite too (BEGIN IMMEDIATE, not autocommit)."""
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-        # pysqlite would run CREATE/ALTER outside any transaction; take SQLite's write lock
-        # up front so a failed revision rolls back whole and a second migrate waits.
-        event.listen(engine, "connect", _no_implicit_transactions)
-        event.listen(engine, "begin", _begin_immediate)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-
-
-def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")

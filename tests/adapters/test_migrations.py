@@ -12,18 +12,26 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, create_engine, inspect, text, update
+from typer.testing import CliRunner
 
 from adapters.bootstrap import bootstrap, records_url
+from adapters.migrations.durable import (
+    HEAD,
+    SCRIPTS,
+    MigrationError,
+    SchemaBehindError,
+    alembic_config,
+)
 from adapters.migrations.schema import include_name, target_metadata
-from adapters.migrations.upgrade import SCRIPTS, MigrationError, alembic_config, migrate
+from adapters.migrations.upgrade import migrate
 from adapters.projections.runner import SCHEMA
 from adapters.projections.tables import READ_MODEL_SCHEMA, tracking
 from adapters.projections.tables import metadata as read_model_metadata
 from adapters.settings import Settings
+from api.cli import cli
 from domain.values import Role
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 @pytest.fixture
@@ -123,6 +131,7 @@ def test_a_store_made_before_migrations_is_stamped_and_keeps_its_rows(
     old.close()
     with records.begin() as connection:  # a table that an older version did not have yet
         connection.execute(text("DROP TABLE worker_status"))
+        connection.execute(text("DROP TABLE alembic_version"))  # they stamped nothing
 
     report = migrate(settings)
 
@@ -162,6 +171,66 @@ def test_a_store_migrated_by_a_newer_version_is_refused(
 
     with pytest.raises(MigrationError, match=r"r9999.*newer Lastmile"):
         migrate(settings)
+
+
+def test_the_newest_revision_is_the_head_start_up_expects() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
+
+
+def test_start_up_stamps_a_fresh_store_at_the_head(settings: Settings, records: Engine) -> None:
+    bootstrap(settings).close()
+
+    assert snapshot(records)["revision"] == HEAD
+    assert not migrate(settings).applied
+
+
+def test_start_up_refuses_a_postgresql_store_a_migration_behind(
+    settings: Settings, records: Engine
+) -> None:
+    bootstrap(settings).close()
+    with records.begin() as connection:  # as if this version had brought a new revision
+        connection.execute(text("UPDATE alembic_version SET version_num = 'r0000'"))
+
+    if settings.uses_postgres:
+        with pytest.raises(SchemaBehindError, match=r"r0000.*lastmile migrate"):
+            bootstrap(settings)
+    else:  # the embedded store, on one machine, is brought up to date by start-up itself
+        with pytest.raises(MigrationError, match="r0000"):  # (no such revision to start from)
+            bootstrap(settings)
+
+
+def test_start_up_adopts_an_embedded_store_made_before_migrations(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "var")  # type: ignore[call-arg]
+    bootstrap(settings).close()
+    engine = create_engine(records_url(settings))
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(text("DROP TABLE worker_status"))
+
+    bootstrap(settings).close()
+
+    assert snapshot(engine)["revision"] == HEAD
+    assert "worker_status" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_cli_names_the_migration_a_postgresql_store_needs(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(_env_file=None, database_url=postgres_url)  # type: ignore[call-arg]
+    bootstrap(settings).close()
+    engine = create_engine(records_url(settings))
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'r0000'"))
+    engine.dispose()
+    monkeypatch.setenv("LASTMILE_DATABASE_URL", postgres_url)
+
+    result = CliRunner().invoke(cli, ["verify"])
+
+    assert result.exit_code == 2, result.output
+    assert "r0000" in result.output
+    assert "lastmile migrate" in result.output
 
 
 def test_the_migration_scripts_ship_in_the_wheel() -> None:
