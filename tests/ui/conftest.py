@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -206,6 +207,43 @@ def pdf(text: str) -> bytes:
     canvas.drawString(72, 720, text)
     canvas.save()
     return buffer.getvalue()
+
+
+@contextmanager
+def page_in(
+    browser: Browser,
+    site: Site,
+    signed_in: Callable[[BrowserContext, str], None],
+    user: str | None,
+    lang: str,
+    viewport: str,
+) -> Iterator[Page]:
+    """A page of a fresh context: this viewport and language, signed in as user (if any)."""
+    context = browser.new_context(viewport=LAPTOP if viewport == "laptop" else PHONE)
+    try:
+        context.add_cookies([{"name": "lastmile_lang", "value": lang, "url": site.url}])
+        if user:
+            signed_in(context, user)
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+RAW_MARKERS = re.compile(r"\{\{|\}\}|\{%|%\}|\{[a-z_]+\}|Undefined")
+
+
+def check_page(page: Page) -> None:
+    """No raw template markers, nothing wider than the window, a label on every control."""
+    text = page.locator("body").inner_text()
+    assert not RAW_MARKERS.search(text), RAW_MARKERS.search(text)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the window"
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+           .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label'))
+           .map(e => e.name)"""
+    )
+    assert unlabelled == []
 
 
 def shoot(page: Page, name: str) -> Path:

@@ -14,8 +14,7 @@ import pytest
 
 from api.ui.charts import VALUE_ROOM, WIDTH, Series, rate_chart, stacked_chart
 from domain.calendar import end_of_day
-from tests.ui.conftest import LAPTOP, PHONE, Site, expect, log_in, shoot, today
-from tests.ui.test_pages import _check
+from tests.ui.conftest import Site, check_page, expect, log_in, page_in, shoot, today
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -167,23 +166,17 @@ def test_the_dashboard_renders_cleanly(
     lang: str,
     viewport: str,
 ) -> None:
-    context = browser.new_context(viewport=LAPTOP if viewport == "laptop" else PHONE)
-    try:
-        context.add_cookies([{"name": "lastmile_lang", "value": lang, "url": site.url}])
-        signed_in(context, "jiandu.zhao")
-        page = context.new_page()
+    with page_in(browser, site, signed_in, "jiandu.zhao", lang, viewport) as page:
         page.goto(f"{site.url}/dashboard")
         assert page.evaluate("document.documentElement.lang") == lang
-        _check(page)
+        check_page(page)
         _chart_labels(page)
         if viewport == "laptop":  # the whole scorecard table fits, no scrolling sideways
             wide = "(w => w.scrollWidth - w.clientWidth)(document.querySelector('.table-scroll'))"
             assert page.evaluate(wide) <= 0
         shoot(page, "dashboard")
         page.locator("details.chart-data summary").first.click()
-        _check(page)
-    finally:
-        context.close()
+        check_page(page)
 
 
 def test_a_chart_wraps_its_legend_and_cuts_long_names_inside_its_width() -> None:

@@ -19,8 +19,7 @@ from adapters.demo import DEMO_PASSWORD
 from adapters.settings import Settings
 from api.app import create_app
 from tests.support.ledgers import Row, row, to_csv, to_xlsx
-from tests.ui.conftest import LAPTOP, PHONE, Site, _load, expect, log_in, pdf, shoot
-from tests.ui.test_pages import _check
+from tests.ui.conftest import LAPTOP, Site, _load, check_page, expect, log_in, page_in, pdf, shoot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, FilePayload, Locator, Page
@@ -350,15 +349,9 @@ def test_each_evaluator_page_renders_cleanly(
     lang: str,
     viewport: str,
 ) -> None:
-    context = browser.new_context(viewport=LAPTOP if viewport == "laptop" else PHONE)
-    try:
-        context.add_cookies([{"name": "lastmile_lang", "value": lang, "url": site.url}])
-        signed_in(context, "pingjia.li")
-        page = context.new_page()
+    with page_in(browser, site, signed_in, "pingjia.li", lang, viewport) as page:
         page.goto(site.url + PAGES[name].path)
         PAGES[name].then(page, site)
         assert page.evaluate("document.documentElement.lang") == lang
-        _check(page)
+        check_page(page)
         shoot(page, name)
-    finally:
-        context.close()

@@ -10,27 +10,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from domain.findings import finding_id
-from tests.ui.conftest import LAPTOP, PHONE, Site, expect, log_in, shoot
+from tests.ui.conftest import Site, check_page, expect, log_in, page_in, shoot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
-
-
-RAW_MARKERS = re.compile(r"\{\{|\}\}|\{%|%\}|\{[a-z_]+\}|Undefined")
-
-
-def _check(page: Page) -> None:
-    """No raw template markers, nothing wider than the window, a label on every control."""
-    text = page.locator("body").inner_text()
-    assert not RAW_MARKERS.search(text), RAW_MARKERS.search(text)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the window"
-    unlabelled = page.evaluate(
-        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-           .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label'))
-           .map(e => e.name)"""
-    )
-    assert unlabelled == []
 
 
 def test_the_language_switch_changes_every_word_and_is_remembered(page: Page, site: Site) -> None:
@@ -102,17 +85,10 @@ def test_each_page_renders_cleanly(
     lang: str,
     viewport: str,
 ) -> None:
-    context = browser.new_context(viewport=LAPTOP if viewport == "laptop" else PHONE)
-    try:
-        context.add_cookies([{"name": "lastmile_lang", "value": lang, "url": site.url}])
-        visit = PAGES[name]
-        if visit.user:
-            signed_in(context, visit.user)
-        page = context.new_page()
+    visit = PAGES[name]
+    with page_in(browser, site, signed_in, visit.user, lang, viewport) as page:
         page.goto(site.url + visit.path(site))
         visit.then(page)
         assert page.evaluate("document.documentElement.lang") == lang
-        _check(page)
+        check_page(page)
         shoot(page, name)
-    finally:
-        context.close()
