@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.bootstrap import Lastmile, bootstrap, system_clock
 from adapters.demo import DEMO_PASSWORD, USERS, ScriptClock, load_demo
 from adapters.migrations.durable import MigrationError, SchemaBehindError
-from adapters.migrations.upgrade import migrate
+from adapters.migrations.upgrade import migrate, pending
 from adapters.projections.linkage import budget_linkage
 from adapters.projections.moments import Moment
 from adapters.projections.queries import LedgerFilter
@@ -41,7 +41,7 @@ from adapters.reports.builders import (
 )
 from adapters.reports.model import Report
 from adapters.reports.render import FORMATS, render
-from adapters.settings import SettingsError, load_settings
+from adapters.settings import Settings, SettingsError, load_settings
 from adapters.worker.lock import WorkerLockError, worker_lock
 from adapters.worker.logs import structured_logging
 from adapters.worker.mail import MailJobs
@@ -427,7 +427,14 @@ def serve(
 
 
 @cli.command("migrate")
-def migrate_store() -> None:
+def migrate_store(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="only say what is due, changing nothing; exit 1 when something is"
+        ),
+    ] = False,
+) -> None:
     """Create or migrate every table this version needs, then say what was done; idempotent.
 
     Run it once per upgrade, with the worker and API processes stopped.
@@ -437,6 +444,9 @@ def migrate_store() -> None:
     except SettingsError as error:
         _fail(str(error), code=2)
     try:
+        if check:
+            _check_migration(settings)
+            return
         report = migrate(settings)
     except MigrationError as error:
         _fail(str(error), code=1)
@@ -445,6 +455,16 @@ def migrate_store() -> None:
         _fail(f"Cannot migrate the database at {where}: {_first_line(error)}", code=2)
     for line in report.lines():
         print(line)
+
+
+def _check_migration(settings: Settings) -> None:
+    due = pending(settings)
+    for line in due:
+        print(line)
+    if due:
+        print("`lastmile migrate` is due.")
+        raise typer.Exit(1)
+    print("Nothing to do: the schema is current.")
 
 
 @cli.command()

@@ -8,10 +8,12 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.engine import make_url
 
 from adapters.bootstrap import bootstrap, records_url
-from adapters.migrations.durable import upgrade_durable
+from adapters.migrations.durable import HEAD, stored_revision, upgrade_durable
 from adapters.projections.runner import NAME, SCHEMA, UNVERSIONED
 from adapters.projections.tables import READ_MODEL_SCHEMA, tracking
 from adapters.settings import Settings
+
+EVENTS_TABLE = "lastmile_events"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,39 @@ def migrate(settings: Settings) -> MigrationReport:
         read_models=read_models,
         old_read_model_schema=old_schema,
         **durable,
+    )
+
+
+def pending(settings: Settings) -> list[str]:
+    """What `migrate` would do to this store, changing nothing; empty when nothing is due."""
+    url = records_url(settings)
+    if not _exists(settings):
+        return [f"the store at {_shown(url)} does not exist yet: migrate creates it"]
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            revision = stored_revision(connection)
+    finally:
+        engine.dispose()
+    due = []
+    if revision != HEAD:
+        due.append(f"durable tables: revision {revision or '(none)'} → {HEAD}")
+    if EVENTS_TABLE not in _table_names(settings.sqlalchemy_url):
+        due.append("event store: tables to create")
+    old_schema, had_read_models = _read_model_schema(url)
+    if not had_read_models:
+        due.append(f"read models: to create (schema {READ_MODEL_SCHEMA})")
+    elif old_schema != READ_MODEL_SCHEMA:
+        due.append(f"read models: schema {old_schema} → {READ_MODEL_SCHEMA}, rebuilt from the log")
+    return due
+
+
+def _exists(settings: Settings) -> bool:
+    """The embedded store's files are there (connecting would create an empty one)."""
+    if settings.uses_postgres:
+        return True
+    return all(
+        (settings.data_dir / name).is_file() for name in ("lastmile.sqlite3", "events.sqlite3")
     )
 
 

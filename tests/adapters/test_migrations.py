@@ -23,7 +23,7 @@ from adapters.migrations.durable import (
     alembic_config,
 )
 from adapters.migrations.schema import include_name, target_metadata
-from adapters.migrations.upgrade import migrate
+from adapters.migrations.upgrade import migrate, pending
 from adapters.projections.runner import SCHEMA
 from adapters.projections.tables import READ_MODEL_SCHEMA, tracking
 from adapters.projections.tables import metadata as read_model_metadata
@@ -231,6 +231,43 @@ def test_the_cli_names_the_migration_a_postgresql_store_needs(
     assert result.exit_code == 2, result.output
     assert "r0000" in result.output
     assert "lastmile migrate" in result.output
+
+
+def test_check_says_what_is_due_and_changes_nothing(settings: Settings, records: Engine) -> None:
+    if not settings.uses_postgres:
+        assert pending(settings) == [
+            f"the store at {records.url} does not exist yet: migrate creates it"
+        ]
+        assert not settings.data_dir.exists()
+    bootstrap(settings).close()
+    with records.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(
+            update(tracking).where(tracking.c.projection == SCHEMA).values(position=1)
+        )
+    before = snapshot(records)
+
+    due = pending(settings)
+
+    assert due == [
+        f"durable tables: revision (none) → {HEAD}",
+        f"read models: schema 1 → {READ_MODEL_SCHEMA}, rebuilt from the log",
+    ]
+    assert snapshot(records) == before
+    migrate(settings)
+    assert pending(settings) == []
+
+
+def test_migrate_check_exits_1_while_a_migration_is_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LASTMILE_DATA_DIR", str(tmp_path / "var"))
+    due = CliRunner().invoke(cli, ["migrate", "--check"])
+    assert (due.exit_code, "does not exist yet" in due.output) == (1, True), due.output
+
+    assert CliRunner().invoke(cli, ["migrate"]).exit_code == 0
+    done = CliRunner().invoke(cli, ["migrate", "--check"])
+    assert (done.exit_code, done.output) == (0, "Nothing to do: the schema is current.\n")
 
 
 def test_the_migration_scripts_ship_in_the_wheel() -> None:
