@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -122,6 +122,26 @@ class ChainedApplicationRecorder(SQLAlchemyApplicationRecorder):
         query = select(columns.notification_id, columns.digest)
         row = session.execute(query.order_by(columns.notification_id.desc()).limit(1)).first()
         return (row.notification_id, row.digest) if row else (0, GENESIS_DIGEST)
+
+    def select_events_of(self, originator_ids: Collection[UUID]) -> list[StoredEvent]:
+        """Every event of several aggregates in one query, each aggregate's in version order."""
+        record = self.events_record_cls
+        query = (
+            select(record.originator_id, record.originator_version, record.topic, record.state)
+            .where(record.originator_id.in_(list(originator_ids)))
+            .order_by(record.originator_id, record.originator_version)
+        )
+        with self.transaction(commit=False) as session:
+            rows = session.execute(query).all()
+        return [
+            StoredEvent(
+                originator_id=row.originator_id,
+                originator_version=row.originator_version,
+                topic=row.topic,
+                state=bytes(row.state) if isinstance(row.state, memoryview) else row.state,
+            )
+            for row in rows
+        ]
 
     @staticmethod
     def _forget_pending_head(session: Session) -> None:

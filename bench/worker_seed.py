@@ -2,7 +2,7 @@
 
 The findings due a step at the scan's moment are real: issued (and most acknowledged) as
 domain events on in-memory aggregates, saved many at a time and projected, so the scan's
-`climb_ladder` loads and saves them as it would in service. The rest of the open findings
+`climb_ladders` loads and saves them as it would in service. The rest of the open findings
 are rows bulk-inserted into rm_findings, made from a projected row with their own id, status
 and dates, and every ladder step due at the moment already in their `ladder_keys` and
 `escalation_level`: the scan reads and judges them, and finds nothing to do. No aggregate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from datetime import date, datetime
@@ -33,6 +33,7 @@ from domain.errors import (
 from domain.findings import Finding, finding_id
 from domain.ladder import due_steps
 from domain.ledger import LedgerFacts, LedgerRefusedError, ledger_finding_ids, plan_ledger
+from domain.loading import load_many
 from domain.orders import issue_findings
 from domain.policies import DeadlinePolicy, deadline_for, explicit_deadline
 from domain.readers import (
@@ -54,6 +55,7 @@ from domain.views import (
     FindingView,
     HistoryEntry,
     ImportResult,
+    LadderClimb,
     LedgerDraft,
     OrderDraft,
 )
@@ -351,14 +353,65 @@ class LastmileApplication(Application[UUID]):
 
     def climb_ladder(self, finding: UUID) -> CommandResult:
         """Record the reminders and escalations due now (PRODUCT.md §5), each only once."""
+        return self._act(finding, self._climb)
+
+    def climb_ladders(self, findings: Sequence[UUID]) -> list[LadderClimb]:
+        """Climb many findings' ladders, recording their due steps in one transaction.
+
+        Each finding decides on its own stored state, as climb_ladder does. If another
+        writer changed one of them after it was read, the transaction records nothing and
+        each finding is climbed on its own instead, reloaded and retried as climb_ladder
+        is, so every step is still recorded once. Results come in the order of `findings`,
+        one per finding. A finding that does not exist raises NotFoundError and nothing is
+        recorded.
+        """
+        ids = list(dict.fromkeys(findings))  # a finding named twice is climbed once
+        loaded = load_many(self, ids)
+        aggregates = [self._loaded_finding(loaded, finding) for finding in ids]
+        now = self.clock()
+        counts = []
+        for aggregate in aggregates:
+            self._climb(aggregate, now)
+            counts.append(len(aggregate.pending_events))
+        changed = [a for a in aggregates if a.pending_events]
+        try:
+            recordings = self.save(*changed) if changed else []
+        except IntegrityError:
+            # Another writer got to one of them first and nothing was recorded; these
+            # copies have given up their events, so each finding is climbed afresh.
+            return [self._climb_alone(finding) for finding in ids]
+        positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
+        climbs = []
+        for aggregate, count in zip(aggregates, counts, strict=True):
+            position = positions.get(aggregate.id)
+            climbs.append(LadderClimb(aggregate.id, aggregate.version, count, position))
+            self._recent.put(aggregate.id, aggregate)  # ours alone: never touched again here
+        return climbs
+
+    def _climb_alone(self, finding: UUID) -> LadderClimb:
+        recorded = 0
 
         def climb(f: Finding, at: datetime) -> None:
-            # Decided on the aggregate as loaded, so a stale read model cannot mislead it.
-            state = clock_state(f, at, self.calendar)
-            steps = due_steps(state, local_date(at), self.policy.ladder, self.calendar)
-            f.record_steps(LADDER_ACTOR, at, steps)
+            nonlocal recorded  # the attempt that saves is the last one to set it
+            self._climb(f, at)
+            recorded = len(f.pending_events)
 
-        return self._act(finding, climb)
+        result = self._act(finding, climb)
+        events = recorded if result.position is not None else 0
+        return LadderClimb(finding, result.version, events, result.position)
+
+    def _climb(self, finding: Finding, at: datetime) -> None:
+        # Decided on the aggregate as loaded, so a stale read model cannot mislead it.
+        state = clock_state(finding, at, self.calendar)
+        steps = due_steps(state, local_date(at), self.policy.ladder, self.calendar)
+        finding.record_steps(LADDER_ACTOR, at, steps)
+
+    @staticmethod
+    def _loaded_finding(loaded: Mapping[UUID, Aggregate], finding: UUID) -> Finding:
+        aggregate = loaded.get(finding)
+        if not isinstance(aggregate, Finding):
+            raise NotFoundError(f"Finding {finding} does not exist.")
+        return aggregate
 
     def record_interview(
         self, finding: UUID, actor: Actor, held_on: date, note: str, **kw: Any

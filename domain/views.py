@@ -24,6 +24,16 @@ class CommandResult:
 
 
 @dataclass(frozen=True)
+class LadderClimb:
+    """What climbing one finding's ladder recorded."""
+
+    finding: UUID
+    version: int  # the finding's version afterwards
+    events: int  # reminders and escalations recorded now; 0 when none was due
+    position: int | None  # notification id of the last of them; None when none
+
+
+@dataclass(frozen=True)
 class FindingDraft:
     """One finding as written on an order, before it is issued."""
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,16 +20,22 @@ from domain.application import LastmileApplication
 from domain.calendar import local_date
 from domain.ladder import ClockState, LadderPolicy, due_steps
 from domain.values import Status
+from domain.views import LadderClimb
 
 if TYPE_CHECKING:
     from adapters.bootstrap import Lastmile
 
 log = logging.getLogger("lastmile.worker")
 DEPARTMENT_HOLDS = ("issued", "acknowledged")
+# Due findings climbed per transaction: enough to spread a commit over many findings, few
+# enough that SQLite's write lock is held for a few tens of milliseconds at most.
+LADDER_BATCH = 200
+# What clock_state reads, and no more: each date costs a conversion on every candidate row
+# (verify_due_on only filters, in SQL; the ladder computes the verification deadline itself).
 _COLUMNS = (
     "id", "version", "status", "acknowledge_due_on", "due_on", "due_wdn", "holder",
-    "held_since_wdn", "department_overdue_days", "submitted_at", "verify_due_on",
-    "escalation_level", "rejections", "ladder_keys",
+    "held_since_wdn", "department_overdue_days", "submitted_at", "escalation_level",
+    "rejections", "ladder_keys",
 )  # fmt: skip
 _STATUSES = {status.value: status for status in Status}  # a dict lookup: Status() is slower
 
@@ -64,14 +73,15 @@ def scan(lastmile: Lastmile, moment: datetime, stop: threading.Event | None = No
     today = local_date(moment)
     today_wdn = app.calendar.working_day_number(today)
     ladder, calendar = app.policy.ladder, app.calendar
-    rows = _candidate_states(lastmile.records, today, today_wdn, ladder)
-    # An id becomes a UUID only for the few rows with a step due: most candidates have none.
-    due = [
-        Candidate(UUID(key), version, state)
-        for key, version, state in rows
-        if due_steps(state, today, ladder, calendar)
-    ]
-    tally = _climb_each(app, due, stop)
+    with _cyclic_gc_paused():
+        rows = _candidate_states(lastmile.records, today, today_wdn, ladder)
+        # An id becomes a UUID only for the few rows with a step due: most candidates have none.
+        due = [
+            Candidate(UUID(key), version, state)
+            for key, version, state in rows
+            if due_steps(state, today, ladder, calendar)
+        ]
+        tally = _climb_all(app, due, stop)
     report = ScanReport(
         moment=moment,
         candidates=len(rows),
@@ -87,6 +97,24 @@ def scan(lastmile: Lastmile, moment: datetime, stop: threading.Event | None = No
     return report
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector for the scan; reference counting goes on.
+
+    The scan makes tens of thousands of small objects that are never in a cycle (rows,
+    states, events), and each burst of them sets off collections that walk every object the
+    process holds: a fifth to a quarter of a scan's CPU time at 100,000 open findings.
+    Cyclic garbage made meanwhile, by any thread, waits until the scan ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:  # left as found: off if someone else had turned it off
+            gc.enable()
+
+
 @dataclass
 class _Tally:
     changed: int = 0
@@ -94,18 +122,48 @@ class _Tally:
     failures: list[ScanFailure] = field(default_factory=list)
     stopped: bool = False
 
+    def add(self, climb: LadderClimb) -> None:
+        if climb.events:
+            self.changed += 1
+            self.events += climb.events
 
-def _climb_each(
+
+def _climb_all(
     app: LastmileApplication, due: list[Candidate], stop: threading.Event | None
 ) -> _Tally:
-    """Climb each finding's ladder; log a failure with its id and go on with the next."""
+    """Climb the due findings a batch at a time: one read and one transaction per batch."""
     tally = _Tally()
+    for start in range(0, len(due), LADDER_BATCH):
+        if stop is not None and stop.is_set():
+            tally.stopped = True  # SIGTERM: stop between batches, not after all of them
+            break
+        batch = due[start : start + LADDER_BATCH]
+        try:
+            climbs = app.climb_ladders([row.id for row in batch])
+        except Exception as error:  # one finding failed the batch: find it, climb the rest
+            log.warning(
+                "climbing a batch of %d findings failed (%s); climbing them one by one",
+                len(batch),
+                error,
+                extra={"action": "ladder_batch_failed", "findings": len(batch)},
+            )
+            _climb_each(app, batch, stop, tally)
+            continue
+        for climb in climbs:
+            tally.add(climb)
+    return tally
+
+
+def _climb_each(
+    app: LastmileApplication, due: list[Candidate], stop: threading.Event | None, tally: _Tally
+) -> None:
+    """Climb each finding on its own; log a failure with its id and go on with the next."""
     for row in due:
         if stop is not None and stop.is_set():
-            tally.stopped = True  # SIGTERM: stop between findings, not after all of them
-            break
+            tally.stopped = True
+            return
         try:
-            result = app.climb_ladder(row.id)
+            (climb,) = app.climb_ladders([row.id])
         except Exception as error:  # one finding's failure must not stop the others
             log.exception(
                 "climbing the ladder failed for finding %s",
@@ -114,10 +172,7 @@ def _climb_each(
             )
             tally.failures.append(ScanFailure(row.id, f"{type(error).__name__}: {error}"))
             continue
-        if result.position is not None:
-            tally.changed += 1
-            tally.events += max(1, result.version - row.version)
-    return tally
+        tally.add(climb)
 
 
 @dataclass(frozen=True)

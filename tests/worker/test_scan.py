@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from adapters.bootstrap import Lastmile
 from adapters.worker.scan import candidate_rows, scan
 from domain.calendar import CHINA_TZ, local_date
-from domain.views import CommandResult
+from domain.findings import Finding
 from tests.conftest import ManualClock
 from tests.support.scenario import (
     DEPARTMENT_USER,
@@ -94,14 +95,15 @@ def test_one_finding_failing_does_not_stop_the_others(
     register_basics(lastmile.app)
     broken, *fine = issue_order(lastmile.app)
     clock.now = overdue_moment(lastmile, broken)
-    climb = lastmile.app.climb_ladder
+    record_steps = Finding.record_steps
 
-    def failing(finding: UUID) -> CommandResult:
-        if finding == broken:
+    def failing(finding: Finding, *args: Any) -> None:
+        if finding.id == broken:
             raise RuntimeError("disk on fire")
-        return climb(finding)
+        record_steps(finding, *args)
 
-    monkeypatch.setattr(lastmile.app, "climb_ladder", failing)
+    # The batch the findings share fails with it; the scan then climbs them one by one.
+    monkeypatch.setattr(Finding, "record_steps", failing)
 
     with caplog.at_level(logging.ERROR, "lastmile.worker"):
         report = scan(lastmile, clock.now)
