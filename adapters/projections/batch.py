@@ -12,6 +12,7 @@ from uuid import UUID
 from sqlalchemy import Connection, bindparam, select, update
 
 from adapters.projections.ledger import LedgerReducer, Row
+from adapters.projections.sums import SumsChange
 from adapters.projections.tables import departments, evaluations, finding_versions, findings, trail
 from domain.findings import Finding
 from domain.registry import Department, Evaluation
@@ -36,6 +37,8 @@ class BatchProjection:
 
     def apply(self, connection: Connection, batch: Sequence[Positioned]) -> None:
         rows = self._current_rows(connection, batch)
+        sums = SumsChange()
+        sums.remove(rows.values())  # before the reducer changes them in place
         versions = _Versions()
         for position, event in batch:
             if isinstance(event, Finding.Event):
@@ -45,7 +48,9 @@ class BatchProjection:
             elif isinstance(event, Evaluation.Recorded):
                 connection.execute(evaluations.insert(), [_evaluation(event)])
         trail_rows = [_trail_row(position, event, rows) for position, event in batch]
+        sums.add(rows.values())
         self._write(connection, rows, versions, trail_rows)
+        sums.write(connection)
 
     def _finding_event(
         self, rows: dict[str, Row], versions: _Versions, position: int, event: Finding.Event

@@ -19,7 +19,14 @@ from sqlalchemy import Connection, Engine, Select, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.projections.batch import BatchProjection, Positioned
-from adapters.projections.tables import READ_MODEL_SCHEMA, READ_MODEL_TABLES, metadata, tracking
+from adapters.projections.tables import (
+    READ_MODEL_SCHEMA,
+    READ_MODEL_TABLES,
+    findings,
+    metadata,
+    scorecard_sums,
+    tracking,
+)
 from domain.application import LastmileApplication
 
 NAME = "read_models"
@@ -30,6 +37,13 @@ _DDL_LOCK = int.from_bytes(hashlib.sha256(b"lastmile-read-models").digest()[:8],
 log = logging.getLogger("lastmile.projections")
 BATCH_SIZE = 1_000
 POLL_SECONDS = 0.2
+# PostgreSQL: every batch deletes and rewrites the rows it changes, leaving dead row versions
+# (and their index entries) that the latest reports would wade through until a VACUUM. When
+# autovacuum is off or behind, the runner vacuums the tables it churns itself: every
+# TIDY_EVERY events while it catches up, and once caught up after TIDY_AT_REST.
+TIDY_EVERY = 50_000
+TIDY_AT_REST = 5_000
+CHURNED = (findings, scorecard_sums)
 
 
 class ProjectionConflictError(RuntimeError):
@@ -52,6 +66,7 @@ class ProjectionRunner:
         self.projection = projection
         self.listen_url = listen_url
         self.batch_size = batch_size
+        self.untidy = 0  # events applied since the churned tables were last vacuumed
 
     def create_tables(self) -> None:
         """Create the read models; drop and recreate them when built under another schema."""
@@ -109,10 +124,36 @@ class ProjectionRunner:
             except ProjectionConflictError:
                 continue  # another runner moved on; read from its position
             if count == 0:
+                if self.untidy >= TIDY_AT_REST:
+                    self.tidy()
                 return applied
             applied += count
+            self.untidy += count
+            if self.untidy >= TIDY_EVERY:
+                self.tidy()
             if progress:
                 progress(applied)
+
+    def tidy(self) -> None:
+        """PostgreSQL: vacuum and analyze the tables batches churn; elsewhere nothing to do."""
+        self.untidy = 0
+        if self.engine.dialect.name != "postgresql":
+            return  # SQLite reuses freed pages and keeps no dead row versions
+        names = ", ".join(table.name for table in CHURNED)
+        started = time.monotonic()
+        try:
+            with self.engine.connect() as connection:
+                autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+                autocommit.exec_driver_sql(f"VACUUM (ANALYZE) {names}")
+        except DBAPIError as error:  # a tidy that fails costs speed, never correctness
+            log.warning("vacuum of %s failed: %s", names, error, extra={"action": "tidy_failed"})
+            return
+        log.info(
+            "vacuumed %s in %.1f s",
+            names,
+            time.monotonic() - started,
+            extra={"action": "read_models_tidied"},
+        )
 
     def run_forever(self, stop: threading.Event) -> None:
         """Catch up, then wait for new events until stopped: NOTIFY on PostgreSQL, else polling."""
