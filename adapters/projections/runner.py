@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import psycopg
@@ -44,6 +44,26 @@ POLL_SECONDS = 0.2
 TIDY_EVERY = 50_000
 TIDY_AT_REST = 5_000
 CHURNED = (findings, scorecard_sums)
+
+
+class UnprojectableEventError(RuntimeError):
+    """An event the read models cannot take: a bug to fix, then `lastmile rebuild`."""
+
+
+def _apply(
+    projection: BatchProjection, connection: Connection, batch: Sequence[Positioned]
+) -> None:
+    try:
+        projection.apply(connection, batch)
+    except DBAPIError:
+        raise  # the database, not the event: the caller waits and tries again
+    except Exception as error:
+        first, last = batch[0][0], batch[-1][0]
+        topics = sorted({type(event).__qualname__ for _, event in batch})
+        raise UnprojectableEventError(
+            f"cannot apply events {first}–{last} to the read models ({', '.join(topics)}): "
+            f"{type(error).__name__}: {error}; nothing of the batch was applied"
+        ) from error
 
 
 class ProjectionConflictError(RuntimeError):
@@ -194,7 +214,7 @@ class ProjectionRunner:
             batch = self._read_events(start)
             if not batch:
                 return 0
-            self.projection.apply(connection, batch)
+            _apply(self.projection, connection, batch)
             last_position, last_event = batch[-1]
             advanced = connection.execute(
                 update(tracking)

@@ -242,3 +242,25 @@ def vacuums(lastmile: Lastmile, table: str) -> tuple[int, int]:
     with lastmile.records.connect() as connection:
         row = connection.execute(query, {"table": table}).one()
     return (row.vacuum_count, row.analyze_count)
+
+
+def test_an_event_the_read_models_cannot_take_stops_them_naming_it_and_applies_nothing(
+    lastmile: Lastmile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    last = make_history(lastmile, orders=1, findings_per_order=2)
+    before = dump(lastmile)
+
+    def broken(connection: Any, batch: Any) -> None:
+        raise KeyError("a field this version does not know")
+
+    monkeypatch.setattr(lastmile.projections.projection, "apply", broken)
+    with pytest.raises(projection_runner.UnprojectableEventError) as stopped:
+        lastmile.projections.catch_up()
+
+    assert f"cannot apply events 1–{last} to the read models" in str(stopped.value)
+    assert "Finding.Issued" in str(stopped.value)
+    assert "KeyError" in str(stopped.value)
+    assert (lastmile.projections.position(), dump(lastmile)) == (0, before)
+    monkeypatch.undo()
+    lastmile.projections.catch_up()  # once fixed, it goes on from where it stopped
+    assert lastmile.projections.position() == last
