@@ -115,6 +115,7 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
     """Build everything from settings; called once per process, never at import."""
     if not settings.uses_postgres:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    calendar, policy = WorkingCalendar(load_holiday_table()), load_deadline_policy(settings.policy)
     records = records_engine(settings)
     try:
         check_at_start(records, embedded=not settings.uses_postgres)  # before any create_tables
@@ -122,10 +123,7 @@ def bootstrap(settings: Settings, clock: Clock = system_clock) -> Lastmile:
         records.dispose()
         raise
     app = LastmileApplication(
-        env=event_store_env(settings),
-        calendar=WorkingCalendar(load_holiday_table()),
-        policy=load_deadline_policy(settings.policy),
-        clock=clock,
+        env=event_store_env(settings), calendar=calendar, policy=policy, clock=clock
     )
     users = UserStore(records, clock, login_policy(settings))
     users.create_tables()

@@ -135,6 +135,12 @@ class SessionStore:
                 delete(sessions_table).where(sessions_table.c.id_hash == session_hash(session_id))
             )
 
+    @staticmethod
+    def end_all(connection: Connection, name: str) -> int:
+        """End every session of the user, in the caller's transaction; returns how many."""
+        ended = connection.execute(delete(sessions_table).where(sessions_table.c.user_name == name))
+        return ended.rowcount
+
     def _forget_old_attempts(self, connection: Connection, now: datetime) -> None:
         # SKIP LOCKED (PostgreSQL; SQLite serialises writers anyway): concurrent logins each
         # prune what no one else is pruning, instead of waiting on or deadlocking each other.

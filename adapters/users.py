@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,6 +68,68 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Revoked:
+    """What revoking a user's access ended."""
+
+    tokens: int  # live API tokens revoked
+    sessions: int  # browser sessions ended
+
+
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_SIZE = 1024
+
+
+class TokenCache:
+    """Recently verified tokens for a few seconds, so a busy client is not a query per request.
+
+    Only live tokens are kept, at most `size`, each for `ttl` seconds. A revocation through
+    this process forgets the user's tokens at once; one made by another process (`lastmile
+    user revoke`, a second server) takes effect here within `ttl` seconds.
+    """
+
+    def __init__(
+        self,
+        ttl: float = TOKEN_CACHE_SECONDS,
+        size: int = TOKEN_CACHE_SIZE,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl, self.size, self.now = ttl, size, now
+        self._lock = threading.Lock()
+        self._users: OrderedDict[str, tuple[User, float]] = OrderedDict()
+        self._revocations = 0  # bumped by forget_user; a lookup begun before it is not kept
+
+    def get(self, digest: str) -> User | None:
+        with self._lock:
+            kept = self._users.get(digest)
+            if kept is None:
+                return None
+            if kept[1] <= self.now():
+                del self._users[digest]
+                return None
+            return kept[0]
+
+    def generation(self) -> int:
+        """Read before querying the store; `put` keeps the answer only if still current."""
+        with self._lock:
+            return self._revocations
+
+    def put(self, digest: str, user: User, generation: int) -> None:
+        with self._lock:
+            if generation != self._revocations or self.ttl <= 0:
+                return  # a revocation ran while the store was read: that answer may be stale
+            self._users[digest] = (user, self.now() + self.ttl)
+            self._users.move_to_end(digest)
+            while len(self._users) > self.size:
+                self._users.popitem(last=False)
+
+    def forget_user(self, name: str) -> None:
+        with self._lock:
+            self._revocations += 1
+            for digest in [d for d, (user, _) in self._users.items() if user.name == name]:
+                del self._users[digest]
+
+
 class UserStore:
     """Who may act, with which role and for which department; their tokens and sessions."""
 
@@ -77,6 +142,7 @@ class UserStore:
         self.engine, self.clock = engine, clock
         self.hasher = PasswordHasher()
         self.sessions = SessionStore(engine, clock, login)
+        self.tokens = TokenCache()
 
     def create_tables(self) -> None:
         metadata.create_all(self.engine)
@@ -136,16 +202,25 @@ class UserStore:
             )
         return token
 
-    def revoke_tokens(self, name: str) -> int:
-        """Revoke every live token of the user at once; returns how many were live."""
+    def revoke_tokens(self, name: str) -> Revoked:
+        """End the user's access: revoke every live token and end every browser session.
+
+        At once in this process; other processes' token caches let go within
+        TOKEN_CACHE_SECONDS (sessions are never cached).
+        """
         self._existing(name)
         revoke = (
             update(tokens_table)
             .where(tokens_table.c.user_name == name, tokens_table.c.revoked_at.is_(None))
             .values(revoked_at=self.clock())
         )
-        with self.engine.begin() as connection:
-            return connection.execute(revoke).rowcount
+        try:
+            with self.engine.begin() as connection:
+                tokens = connection.execute(revoke).rowcount
+                sessions = self.sessions.end_all(connection, name)
+        finally:
+            self.tokens.forget_user(name)  # after the commit: no lookup can re-cache it
+        return Revoked(tokens, sessions)
 
     def _existing(self, name: str) -> User:
         user = self.get(name)
@@ -154,15 +229,30 @@ class UserStore:
         return user
 
     def by_token(self, token: str) -> User | None:
+        """The user of a live token; answered from the token cache when it was seen lately."""
+        digest = token_hash(token)
+        return self.tokens.get(digest) or self.by_token_digest(digest)
+
+    def cached_by_token(self, token: str) -> User | None:
+        """The token's user if the cache holds it, without touching the store."""
+        return self.tokens.get(token_hash(token))
+
+    def by_token_digest(self, digest: str) -> User | None:
+        """The user of a live token, read from the store (and kept in the token cache)."""
+        generation = self.tokens.generation()
         query = (
             select(users_table)
             .join(tokens_table, tokens_table.c.user_name == users_table.c.name)
-            .where(tokens_table.c.token_hash == token_hash(token))
+            .where(tokens_table.c.token_hash == digest)
             .where(tokens_table.c.revoked_at.is_(None))
         )
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
-        return _user(row) if row else None
+        if row is None:
+            return None
+        user = _user(row)
+        self.tokens.put(digest, user, generation)
+        return user
 
     def start_session(self, name: str, password: str, client: str = "unknown") -> str | None:
         """A browser session id when the password is right, else None.

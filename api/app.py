@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from adapters.bootstrap import Lastmile, bootstrap, system_clock
+from adapters.bootstrap import bootstrap, system_clock
 from adapters.settings import Settings
 from api import ui
-from api.deps import no_nul_characters
+from api.deps import FindingDepartments, no_nul_characters
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from api.openapi import document_problems
+from api.projector import Projecting, start_projector
 from api.routes import (
     evidence,
     findings,
@@ -30,7 +29,6 @@ from api.routes import (
 )
 from domain.application import Clock
 
-log = logging.getLogger("lastmile.api")
 DESCRIPTION = """
 Lastmile (整改通) tracks findings of budget performance evaluations to verified rectification.
 
@@ -42,22 +40,30 @@ changed meanwhile) and `Idempotency-Key` (a retried request gets the first answe
 
 
 def create_app(
-    settings: Settings, clock: Clock = system_clock, *, project_in_background: bool = True
+    settings: Settings,
+    clock: Clock = system_clock,
+    *,
+    project_in_background: bool = True,
+    projector: Projecting = "thread",
 ) -> FastAPI:
-    """The API for these settings; nothing is opened until the app starts (lifespan)."""
+    """The API for these settings; nothing is opened until the app starts (lifespan).
+
+    In the background the read models are kept current (so lists and reports need no
+    worker) by a thread, or by a child process (`lastmile serve`); not at all without
+    `project_in_background`.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         lastmile = bootstrap(settings, clock)
         app.state.lastmile = lastmile
-        stop = threading.Event()
-        projector = _projector(lastmile, stop) if project_in_background else None
+        running = start_projector(projector if project_in_background else "off", lastmile)
+        app.state.projector = running
         try:
             yield
         finally:
-            stop.set()
-            if projector is not None:
-                projector.join(timeout=10)
+            if running is not None:
+                running.stop()
             lastmile.close()
 
     app = FastAPI(
@@ -67,6 +73,7 @@ def create_app(
         lifespan=lifespan,
         dependencies=[Depends(no_nul_characters)],
     )
+    app.state.finding_departments = FindingDepartments()
     install_error_handlers(app)
     install_metrics(app)
     routers = [
@@ -90,22 +97,3 @@ def create_app(
     app.include_router(ui.pages())
     app.mount("/static", ui.static_files(), name="static")
     return app
-
-
-def _projector(lastmile: Lastmile, stop: threading.Event) -> threading.Thread:
-    """Keep read models current in this process too, so lists and reports need no worker.
-
-    Safe beside `lastmile worker`: runners take turns on a lock and never apply twice.
-    """
-
-    def project() -> None:
-        while not stop.is_set():
-            try:
-                lastmile.projections.run_forever(stop)
-            except Exception:  # a bad moment must not stop reports for good: log, retry
-                log.exception("projecting events failed; retrying in 5 s")
-                stop.wait(5)
-
-    thread = threading.Thread(target=project, name="projections", daemon=True)
-    thread.start()
-    return thread

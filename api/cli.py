@@ -161,10 +161,12 @@ def user_token(name: str) -> None:
 
 @user_cli.command("revoke")
 def user_revoke(name: str) -> None:
-    """Revoke every API token of a user, effective at once."""
+    """End a user's access: revoke every API token (running API servers refuse them within
+    5 s) and end every browser session (at once)."""
     with system() as lastmile:
         revoked = lastmile.users.revoke_tokens(name)
-    print(json.dumps({"name": name, "revoked": revoked}, ensure_ascii=False))
+    ended = {"name": name, "revoked": revoked.tokens, "sessions_ended": revoked.sessions}
+    print(json.dumps(ended, ensure_ascii=False))
 
 
 @cli.command()
@@ -407,6 +409,22 @@ def serve(
             "(default: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)"
         ),
     ] = None,
+    project: Annotated[
+        bool,
+        typer.Option(
+            "--project/--no-project",
+            help="keep the read models current from a child process; --no-project when "
+            "`lastmile worker` does it anyway",
+        ),
+    ] = True,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="log a line per request (off: the reverse proxy logs requests, /metrics "
+            "counts them)",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (and keep the read models current) until stopped."""
     try:
@@ -417,10 +435,11 @@ def serve(
         pass
     out.print(f"Lastmile API on http://{host}:{port}/  (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, project_in_background=project, projector="process"),
         host=host,
         port=port,
         log_level="info",
+        access_log=access_log,
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
     )

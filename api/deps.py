@@ -1,10 +1,15 @@
-"""Annotated dependencies: the system, the signed-in user, the permitted action, the finding."""
+"""Annotated dependencies: the system, the signed-in user, the permitted action, the finding.
+
+A dependency that only computes is `async def`: FastAPI runs a plain `def` in a worker thread,
+and the hop there and back costs more than the work. What may wait on a database is run in
+the thread pool (`run_in_threadpool`), or stays a plain `def`.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +18,7 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
 from pydantic import BeforeValidator
+from starlette.concurrency import run_in_threadpool
 
 from adapters.bootstrap import Lastmile
 from adapters.users import User
@@ -26,7 +32,7 @@ from domain.views import FindingView
 SESSION_COOKIE = "lastmile_session"
 
 
-def get_lastmile(request: Request) -> Lastmile:
+async def get_lastmile(request: Request) -> Lastmile:
     lastmile: Lastmile = request.app.state.lastmile
     return lastmile
 
@@ -34,17 +40,18 @@ def get_lastmile(request: Request) -> Lastmile:
 LastmileDep = Annotated[Lastmile, Depends(get_lastmile)]
 
 
-def current_user(
+async def current_user(
     request: Request,
     lastmile: LastmileDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> User:
     """The user behind a bearer token or a browser session; 401 otherwise."""
-    user = None
+    users, user = lastmile.users, None
     if authorization and authorization.lower().startswith("bearer "):
-        user = lastmile.users.by_token(authorization[7:].strip())
+        token = authorization[7:].strip()
+        user = users.cached_by_token(token) or await run_in_threadpool(users.by_token, token)
     elif session := request.cookies.get(SESSION_COOKIE):
-        user = lastmile.users.by_session(session)
+        user = await run_in_threadpool(users.by_session, session)
     if user is None:
         raise Problem(
             401,
@@ -58,10 +65,10 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def permitted(action: Action) -> Callable[[User], Actor]:
+def permitted(action: Action) -> Callable[[User], Coroutine[Any, Any, Actor]]:
     """A dependency giving the acting Actor, or 403 naming what the role may not do."""
 
-    def check(user: CurrentUser) -> Actor:
+    async def check(user: CurrentUser) -> Actor:
         if not may(user.role, action):
             raise Problem(
                 403, f"Your role ({user.role.value}) may not {action.value}.", "forbidden-role"
@@ -117,7 +124,7 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-def as_of_query(
+async def as_of_query(
     as_of: Annotated[
         datetime | None,
         BeforeValidator(_iso_only),
@@ -185,9 +192,34 @@ class FindingRef:
     department: str
 
 
-def visible_finding_now(finding_id: UUID, user: CurrentUser, lastmile: LastmileDep) -> FindingRef:
+class FindingDepartments:
+    """The department of each finding a write named lately: it never changes, so it is kept.
+
+    Used only on the event loop's thread, so it needs no lock; at most `size` are kept.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._known: dict[UUID, str] = {}
+
+    def get(self, finding: UUID) -> str | None:
+        return self._known.get(finding)
+
+    def put(self, finding: UUID, department: str) -> None:
+        if len(self._known) >= self.size:
+            del self._known[next(iter(self._known))]  # the longest kept
+        self._known[finding] = department
+
+
+async def visible_finding_now(
+    finding_id: UUID, user: CurrentUser, request: Request, lastmile: LastmileDep
+) -> FindingRef:
     """The same isolation check for writes, without building a view the command rebuilds."""
-    department = lastmile.app.department_of(finding_id)
+    known: FindingDepartments = request.app.state.finding_departments
+    department = known.get(finding_id)
+    if department is None:
+        department = await run_in_threadpool(lastmile.app.department_of, finding_id)
+        known.put(finding_id, department)
     if not sees_department(user.role, user.department, department):
         raise NotFoundError(f"Finding {finding_id} does not exist.")  # as a missing one
     return FindingRef(finding_id, department)

@@ -12,6 +12,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from adapters.bootstrap import Lastmile
 from adapters.idempotency import IN_PROGRESS
@@ -75,7 +76,7 @@ class Write:
         return respond(self.lastmile, self.user, self.request, self.key, body, act_and_place)
 
 
-def write_context(
+async def write_context(
     request: Request,
     lastmile: LastmileDep,
     user: CurrentUser,
@@ -136,7 +137,12 @@ def respond(
 
 
 def _answer(status: int, body: Any, headers: dict[str, str]) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(body, by_alias=True), status_code=status, headers=headers)
+    # A model dumps itself straight to JSON types; jsonable_encoder would walk the result again.
+    if isinstance(body, BaseModel):
+        content = body.model_dump(mode="json", by_alias=True)
+    else:
+        content = jsonable_encoder(body, by_alias=True)
+    return JSONResponse(content, status_code=status, headers=headers)
 
 
 def _replay(status: int, body: str, headers: str, same_request: bool) -> JSONResponse:

@@ -1,11 +1,12 @@
 """Progress reports over HTTP against the same command through the application, round by round.
 
 The API runs in a process of its own (bench.served) on one fresh store; concurrent keep-alive
-clients (bench.loadgen) POST /api/v1/findings/{id}/progress round-robin over acknowledged
-findings. The baseline is bench.workloads' `report_progress` through LastmileApplication in
-this process, single-threaded, on a second fresh store of the same kind. Rounds alternate
-(the order flips each round) so noise falls on both; between rounds the server's read models
-are let catch up, untimed, so its projection work does not spill into the next round.
+clients (bench.loadgen, in this process) POST /api/v1/findings/{id}/progress round-robin over
+acknowledged findings. The baseline is bench.workloads' `report_progress` through
+LastmileApplication in this process, single-threaded, on a second fresh store of the same
+kind. Rounds alternate (the order flips each round) so noise falls on both; between rounds the
+server's read models are let catch up, untimed, so its projection work does not spill into
+the next round.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx2
-
 from bench.http_setup import Desk, prepare_findings
-from bench.loadgen import Burst, Call, LoadGenerator, Percentiles
+from bench.loadgen import Burst, Call, Client, LoadGenerator, Percentiles
 from bench.served import Served, add_user_by_cli, serving
 from bench.stores import Store
 from bench.timing import Rates, rate
@@ -45,6 +44,9 @@ class CommandsMeasured:
     app: Rates
     latency: Percentiles
     unexpected: dict[int, int]  # status -> count, for answers other than 200
+    # Untimed: how long the server's read models took after each HTTP round to hold every
+    # event, so a rate bought by leaving projection work behind would show here.
+    catch_up_seconds: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -73,10 +75,10 @@ class HttpProgress:
     def _call(self, offset: int) -> Call:
         findings = self.findings
 
-        def call(client: httpx2.Client, i: int) -> httpx2.Response:
+        def call(client: Client, i: int) -> int:
             n = offset + i
             path = f"/api/v1/findings/{findings[n % len(findings)]}/progress"
-            return client.post(path, json={"note": NOTE, "percent": n % 101})
+            return client.post(path, {"note": NOTE, "percent": n % 101})
 
         return call
 
@@ -102,25 +104,26 @@ def measure_commands(
 
 def alternate(http: HttpProgress, app: LastmileWorkload, plan: CommandPlan) -> CommandsMeasured:
     """`plan.requests` commands each way per round; HTTP first in even rounds, last in odd."""
-    bursts: list[Burst] = []
+    rounds: list[tuple[Burst, float]] = []
     app_rates: list[float] = []
     for round_number in range(plan.rounds):
         http_first = round_number % 2 == 0
         if http_first:
-            bursts.append(_http_round(http, plan))
+            rounds.append(_http_round(http, plan))
         app_rates.append(rate(app, plan.requests))
         if not http_first:
-            bursts.append(_http_round(http, plan))
-    return _measured(bursts, app_rates)
+            rounds.append(_http_round(http, plan))
+    return _measured(rounds, app_rates)
 
 
-def _http_round(http: HttpProgress, plan: CommandPlan) -> Burst:
+def _http_round(http: HttpProgress, plan: CommandPlan) -> tuple[Burst, float]:
+    """The timed burst, then (untimed) the seconds until the read models hold it all."""
     burst = http.run(plan.requests)
-    http.served.wait_caught_up(timeout=600)
-    return burst
+    return burst, http.served.wait_caught_up(timeout=600, poll=0.02)
 
 
-def _measured(bursts: list[Burst], app_rates: list[float]) -> CommandsMeasured:
+def _measured(rounds: list[tuple[Burst, float]], app_rates: list[float]) -> CommandsMeasured:
+    bursts = [burst for burst, _ in rounds]
     unexpected: Counter[int] = Counter()
     for burst in bursts:
         unexpected.update(burst.unexpected)
@@ -130,4 +133,5 @@ def _measured(bursts: list[Burst], app_rates: list[float]) -> CommandsMeasured:
         app=Rates(tuple(app_rates)),
         latency=Percentiles.of(latencies),
         unexpected=dict(unexpected),
+        catch_up_seconds=tuple(seconds for _, seconds in rounds),
     )

@@ -51,6 +51,7 @@ class TokenOut(BaseModel):
 
 class RevokedOut(BaseModel):
     revoked: int = Field(description="How many live tokens were revoked.")
+    sessions_ended: int = Field(description="How many browser sessions were ended.")
 
 
 def user_out(user: User) -> UserOut:
@@ -103,7 +104,17 @@ def issue_token(name: str, lastmile: LastmileDep, admin: Admin) -> TokenOut:
 
 @router.delete("/users/{name}/tokens", response_model=RevokedOut)
 def revoke_tokens(name: str, lastmile: LastmileDep, admin: Admin) -> RevokedOut:
-    """Revoke every API token of the user, effective at once (browser sessions are separate)."""
+    """End the user's access: revoke every API token and end every browser session.
+
+    Effective at once in this server; other API processes let go of the tokens within the
+    5 s they keep a verified token.
+    """
     revoked = lastmile.users.revoke_tokens(name)
-    log.info("%d token(s) of %s revoked by %s", revoked, name, admin.user_id)
-    return RevokedOut(revoked=revoked)
+    log.info(
+        "%d token(s) and %d session(s) of %s revoked by %s",
+        revoked.tokens,
+        revoked.sessions,
+        name,
+        admin.user_id,
+    )
+    return RevokedOut(revoked=revoked.tokens, sessions_ended=revoked.sessions)

@@ -117,7 +117,7 @@ def test_a_revoked_token_stops_working_at_once(client: TestClient, add_user: Add
     token = add_user("pingjia")
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
 
-    assert lastmile(client).users.revoke_tokens("pingjia") == 1
+    assert lastmile(client).users.revoke_tokens("pingjia").tokens == 1
 
     response = client.get("/api/v1/me", headers=bearer(token))
     assert response.status_code == 401
@@ -177,6 +177,22 @@ def test_logout_ends_the_session_on_the_server(client: TestClient, add_user: Add
     replayed = other_client(client, "10.0.0.9")
     replayed.cookies.set(SESSION_COOKIE, session_id)
     assert replayed.get("/api/v1/me").status_code == 401
+
+
+def test_revoking_a_user_ends_their_browser_sessions_too(
+    client: TestClient, add_user: AddUser
+) -> None:
+    admin = bearer(add_user("admin", Role.ADMIN))
+    add_user("pingjia")
+    laptop, phone = client, other_client(client, "10.0.0.9")
+    assert (login(laptop, "pingjia"), login(phone, "pingjia")) == (200, 200)
+
+    revoked = other_client(client, "10.0.0.8").delete("/api/v1/users/pingjia/tokens", headers=admin)
+
+    assert revoked.json() == {"revoked": 1, "sessions_ended": 2}
+    assert laptop.get("/api/v1/me").status_code == 401
+    assert phone.get("/api/v1/me").status_code == 401
+    assert login(laptop, "pingjia") == 200  # the password still works: revoking is not a ban
 
 
 def test_a_session_expires_after_the_configured_hours(
@@ -489,11 +505,11 @@ def test_an_admin_issues_and_revokes_tokens(client: TestClient, add_user: AddUse
 
     revoked = client.delete("/api/v1/users/pingjia/tokens", headers=admin)
 
-    assert (revoked.status_code, revoked.json()) == (200, {"revoked": 2})
+    assert (revoked.status_code, revoked.json()) == (200, {"revoked": 2, "sessions_ended": 0})
     for token in (first, second):
         assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
     again = client.delete("/api/v1/users/pingjia/tokens", headers=admin)
-    assert again.json() == {"revoked": 0}
+    assert again.json() == {"revoked": 0, "sessions_ended": 0}
     assert client.get("/api/v1/me", headers=admin).status_code == 200
 
 
@@ -576,7 +592,7 @@ def test_cli_issues_and_revokes_tokens(settings: Settings, monkeypatch: pytest.M
     second = json.loads(issued.output)["token"]
     assert (revoked.exit_code, json.loads(revoked.output)) == (
         0,
-        {"name": "pingjia", "revoked": 2},
+        {"name": "pingjia", "revoked": 2, "sessions_ended": 0},
     )
     assert unknown.exit_code == 1
     assert "User nobody does not exist" in unknown.output

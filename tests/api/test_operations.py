@@ -32,6 +32,22 @@ def test_metrics_count_requests_per_route_template_not_per_finding(api: Api) -> 
     assert "lastmile_read_model_lag" in text
 
 
+def test_metrics_count_each_answer_by_its_status_and_time_it(api: Api) -> None:
+    finding = api.finding("acknowledged")
+    path = f"/api/v1/findings/{finding.id}/progress"
+    api.call(Who.SLJ, "POST", path, json={"note": "拨付中", "percent": 10})
+    api.call(Who.JYJ, "POST", path, json={"note": "拨付中", "percent": 10})  # not theirs: 404
+    api.client.get("/no/such/page")
+
+    text = api.client.get("/metrics").text
+
+    template = 'route="/api/v1/findings/{finding_id}/progress"'
+    assert f'method="POST",{template},status="200"}} 1.0' in text
+    assert f'method="POST",{template},status="404"}} 1.0' in text
+    assert f'lastmile_http_request_seconds_count{{method="POST",{template}}} 2.0' in text
+    assert 'method="GET",route="unmatched",status="404"} 1.0' in text
+
+
 def test_health_says_when_no_worker_has_run(api: Api) -> None:
     health = api.client.get("/healthz").json()
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
 from adapters.settings import Settings
 from api.app import create_app
+from api.deps import FindingDepartments
 from tests.api.conftest import Api, Who, start
 from tests.conftest import ManualClock
 
@@ -263,3 +265,13 @@ def test_after_a_position_past_the_end_of_the_log_is_422_at_once(projecting: Api
     # Refused, not waited on: no write ever answered with that position
     assert listed.status_code == 422
     assert f"past the end of the event log ({end})" in listed.json()["detail"]
+
+
+def test_the_departments_of_findings_written_lately_are_kept_up_to_a_bound() -> None:
+    known = FindingDepartments(size=2)
+    first, second, third = uuid4(), uuid4(), uuid4()
+
+    for finding, department in ((first, "SLJ"), (second, "JYJ"), (third, "SLJ")):
+        known.put(finding, department)
+
+    assert [known.get(f) for f in (first, second, third)] == [None, "JYJ", "SLJ"]

@@ -175,7 +175,7 @@ def test_a_revoked_token_is_refused_at_once(api: Api) -> None:
 
     revoked = api.call(Who.ADMIN, "DELETE", f"/api/v1/users/{Who.SLJ.value}/tokens")
 
-    assert revoked.json() == {"revoked": 1}
+    assert revoked.json() == {"revoked": 1, "sessions_ended": 0}
     answer = api.call(Who.SLJ, "GET", "/api/v1/me")
     assert answer.status_code == 401
     assert answer.json()["code"] == "unauthenticated"
