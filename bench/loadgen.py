@@ -109,6 +109,8 @@ class LoadGenerator:
 
     def burst(self, n: int, call: Call) -> Burst:
         """Send requests 0..n-1 over every worker at once; wall time from start to last answer."""
+        for client in self.clients:  # idle since the last burst: the server may have closed
+            client.close()  # its end; http.client reconnects on the first request
         workers = [_Worker(client) for client in self.clients]
         numbers, start = itertools.count(), threading.Barrier(len(workers) + 1)
         threads = [
