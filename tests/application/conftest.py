@@ -43,6 +43,10 @@ def app(calendar: WorkingCalendar, policy: DeadlinePolicy, clock: Clock) -> Last
 @pytest.fixture
 def registered(app: LastmileApplication) -> LastmileApplication:
     """The application with department SLJ and evaluation LX-2025-PJ-001 recorded."""
+    return register_slj(app)
+
+
+def register_slj(app: LastmileApplication) -> LastmileApplication:
     app.register_department(EVALUATOR, "SLJ", "县水利局", "slj@lx.gov.cn")
     app.record_evaluation(
         EVALUATOR,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,6 +18,7 @@ from domain.errors import DomainError, NotFoundError
 from domain.findings import Finding
 from domain.policies import DeadlinePolicy
 from tests.application.builders import CLERK, EVALUATOR, VERIFIER, Clock, at, draft, order
+from tests.application.conftest import register_slj
 from tests.application.test_ladder import ladder_trail, submit
 
 MOMENTS = ["2025-09-30 08:00", "2025-10-21 08:00", "2025-10-28 08:00", "2025-11-12 08:00"]
@@ -69,17 +69,7 @@ def test_climbing_many_at_once_records_what_climbing_each_records(
         policy=policy,
         clock=clock,
     )
-    together.register_department(EVALUATOR, "SLJ", "县水利局", "slj@lx.gov.cn")
-    together.record_evaluation(
-        EVALUATOR,
-        ref="LX-2025-PJ-001",
-        title="2025 年农田水利项目绩效评价",
-        year=2025,
-        object_type="project",
-        department="SLJ",
-        budget_amount=Decimal("1200000.00"),
-        score=Decimal("78.5"),
-    )
+    register_slj(together)
     findings = issue_five(alone, clock)
     assert issue_five(together, clock) == findings
 
